@@ -1,0 +1,58 @@
+# Blueprint — the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export HF_HUB_OFFLINE := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test lint bench bench-quick db-stop venv deps node clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Re-install only when requirements.txt changes.
+$(VENV)/.installed: requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+node:
+	@if [ -f package.json ]; then $(MAKE) --no-print-directory node_modules/.installed; fi
+
+deps: venv node
+
+run: deps
+	$(PY) manage.py migrate --noinput
+	HOST=$(HOST) PORT=$(PORT) $(PY) manage.py bootstrap_local
+	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) config.asgi:application
+
+test: deps
+	bash scripts/ensure-redis.sh
+	@if [ -x scripts/ensure-browser.sh ]; then bash scripts/ensure-browser.sh; fi
+	$(PY) manage.py migrate --noinput >/dev/null
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check apps config tests bench
+	$(VENV)/bin/mypy apps config
+
+bench: deps
+	$(PY) bench/history.py
+
+bench-quick: deps
+	$(PY) bench/history.py --quick
+
+db-stop: venv
+	$(PY) -c "from config.embedded_db import stop; stop('$${EMBEDDED_PG_DATA:-var/pgdata}')"
+
+clean:
+	rm -rf $(VENV) node_modules

@@ -1,0 +1,180 @@
+"""Authentication for every transport: API keys and Django sessions.
+
+``resolve_api_key`` is the single mechanism. DRF views reach it through
+``ApiKeyAuthentication``; Channels consumers (HTTP and WebSocket) through
+``ApiKeyAuthMiddleware``, which puts the resulting ``Principal`` into the ASGI
+scope as ``scope["principal"]``.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.utils import timezone
+from rest_framework import authentication
+from rest_framework.request import Request
+
+from apps.core.errors import AuthenticationFailed
+from apps.core.models import ApiKey, Membership, Workspace
+
+KEY_PREFIX = "bp_"
+DISPLAY_PREFIX_LENGTH = 11
+_LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, and the workspace every lookup is scoped to."""
+
+    workspace: Workspace
+    user: AbstractBaseUser | None = None
+    api_key: ApiKey | None = None
+    # True when authenticated by a session cookie: unsafe methods then need CSRF.
+    via_session: bool = False
+
+    @property
+    def rate_key(self) -> str:
+        if self.api_key is not None:
+            return f"key:{self.api_key.pk}"
+        return f"user:{self.user.pk if self.user else 'anon'}"
+
+
+def generate_api_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_api_key(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def extract_api_key(headers: dict[str, str]) -> str | None:
+    """Return the raw key from ``X-API-Key`` or ``Authorization: Bearer``, if any.
+
+    ``headers`` has lower-case names.
+    """
+    key = headers.get("x-api-key", "").strip()
+    if key:
+        return key
+    auth = headers.get("authorization", "")
+    scheme, _, value = auth.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+def resolve_api_key(raw: str) -> Principal:
+    """Look a raw key up.
+
+    Raises:
+        AuthenticationFailed: unknown or revoked key.
+    """
+    try:
+        key = ApiKey.objects.select_related("workspace", "user").get(key_hash=hash_api_key(raw))
+    except ApiKey.DoesNotExist:
+        raise AuthenticationFailed("Invalid API key.", code="invalid_api_key") from None
+    if key.revoked_at is not None:
+        raise AuthenticationFailed("This API key has been revoked.", code="revoked_api_key")
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at > _LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    return Principal(workspace=key.workspace, user=key.user, api_key=key)
+
+
+def principal_for_user(user: Any) -> Principal | None:
+    """The session user's principal: their oldest workspace membership."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    membership = (
+        Membership.objects.select_related("workspace").filter(user=user).order_by("created_at").first()
+    )
+    if membership is None:
+        return None
+    return Principal(workspace=membership.workspace, user=user, via_session=True)
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    """DRF: authenticate by API key; ``request.auth`` becomes the ``Principal``."""
+
+    def authenticate(self, request: Request) -> tuple[Any, Principal] | None:
+        scope = getattr(request._request, "scope", None)
+        if scope is not None and scope.get("principal") is not None:
+            principal: Principal = scope["principal"]
+            return principal.user or AnonymousUser(), principal
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        raw = extract_api_key(headers)
+        if raw is None:
+            return None
+        try:
+            principal = resolve_api_key(raw)
+        except AuthenticationFailed as exc:
+            from rest_framework.exceptions import AuthenticationFailed as DrfAuthFailed
+
+            raise DrfAuthFailed(exc.message) from exc
+        return principal.user or _KeyUser(principal), principal
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'
+
+
+class _KeyUser(AnonymousUser):
+    """Stands in for a key with no user, so DRF's IsAuthenticated passes."""
+
+    def __init__(self, principal: Principal) -> None:
+        super().__init__()
+        self.principal = principal
+
+    @property
+    def is_authenticated(self) -> bool:  # type: ignore[override]
+        return True
+
+
+def request_principal(request: Request) -> Principal:
+    """The caller of a DRF request (API key or session)."""
+    if isinstance(request.auth, Principal):
+        return request.auth
+    principal = principal_for_user(request.user)
+    if principal is None:
+        raise AuthenticationFailed("Authentication credentials were not provided.")
+    return principal
+
+
+class ApiKeyAuthMiddleware:
+    """ASGI middleware for Channels routes: resolves an API key or session user.
+
+    Sits inside ``AuthMiddlewareStack`` so a session user is already in the scope.
+    Sets ``scope["principal"]`` (or None) and, for a bad key,
+    ``scope["auth_error"]`` so the consumer can answer 401 / close.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        scope = dict(scope)
+        headers = {k.decode("latin1").lower(): v.decode("latin1") for k, v in scope.get("headers", [])}
+        raw = extract_api_key(headers)
+        if raw is None and scope.get("type") == "websocket":
+            # Browsers cannot set headers on a WebSocket: accept the key as a subprotocol-free
+            # query parameter instead.
+            from urllib.parse import parse_qs
+
+            qs = parse_qs(scope.get("query_string", b"").decode())
+            raw = (qs.get("api_key") or [None])[0]
+        scope["principal"] = None
+        scope["auth_error"] = None
+        if raw is not None:
+            try:
+                scope["principal"] = await sync_to_async(resolve_api_key)(raw)
+            except AuthenticationFailed as exc:
+                scope["auth_error"] = exc
+        else:
+            # AuthMiddlewareStack (outside us) has already resolved the session user.
+            user = scope.get("user")
+            if user is not None:
+                scope["principal"] = await sync_to_async(principal_for_user)(user)
+        return await self.inner(scope, receive, send)

@@ -1,0 +1,29 @@
+"""ASGI entry point: Django for HTTP, Channels routes for streaming and WebSocket."""
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+django_asgi_app = get_asgi_application()  # before importing anything that touches models
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.urls import re_path  # noqa: E402
+
+from apps.core.auth import ApiKeyAuthMiddleware  # noqa: E402
+from config.routing import http_routes, websocket_routes  # noqa: E402
+
+_django_fallback = re_path(r"", django_asgi_app)  # type: ignore[arg-type]
+
+application = ProtocolTypeRouter(
+    {
+        # Streaming endpoints are Channels consumers; everything else falls through to Django.
+        "http": AuthMiddlewareStack(
+            ApiKeyAuthMiddleware(URLRouter([*http_routes, _django_fallback]))
+        ),
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(ApiKeyAuthMiddleware(URLRouter(websocket_routes)))
+        ),
+    }
+)

@@ -1,0 +1,61 @@
+"""factory_boy factories for the models every test needs."""
+from __future__ import annotations
+
+import factory
+from django.contrib.auth import get_user_model
+
+from apps.chats.models import Chat, Message
+from apps.core.models import Membership, Workspace
+from apps.projects.models import Project
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda o: f"{o.username}@example.test")
+    password = factory.PostGenerationMethodCall("set_password", "pw-for-tests-123")
+
+
+class WorkspaceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Workspace
+
+    name = factory.Sequence(lambda n: f"workspace-{n}")
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    user = factory.SubFactory(UserFactory)
+    role = "owner"
+
+
+class ProjectFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Project
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    name = factory.Sequence(lambda n: f"Project {n}")
+
+
+class ChatFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Chat
+
+    project = factory.SubFactory(ProjectFactory)
+    mode = "chat"
+    title = factory.Sequence(lambda n: f"Chat {n}")
+
+
+class MessageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Message
+
+    chat = factory.SubFactory(ChatFactory)
+    role = "user"
+    content = factory.Sequence(lambda n: f"message {n}")
