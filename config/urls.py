@@ -14,5 +14,6 @@ urlpatterns = [
     path("api/", include("apps.domain.urls")),
     path("api/", include("apps.knowledge.urls")),
     path("api/", include("apps.plans.urls")),
+    path("api/", include("apps.streaming.urls")),
     path("", include("apps.ui.urls")),
 ]
