@@ -34,7 +34,7 @@ def _psql(binary_dir: Path, uri: str, sql: str) -> str:
     return out.stdout.strip()
 
 
-def ensure_running(pgdata: str | Path) -> dict[str, str]:
+def ensure_running(pgdata: str | Path, database: str = DATABASE_NAME) -> dict[str, str]:
     """Start the embedded server if needed and return connection parameters.
 
     Returns:
@@ -67,21 +67,21 @@ def ensure_running(pgdata: str | Path) -> dict[str, str]:
             info = server.get_postmaster_info()
             uri = server.get_uri()
         exists = _psql(
-            POSTGRES_BIN_PATH, uri, f"select 1 from pg_database where datname = '{DATABASE_NAME}'"
+            POSTGRES_BIN_PATH, uri, f"select 1 from pg_database where datname = '{database}'"
         )
         if not exists:
-            _psql(POSTGRES_BIN_PATH, uri, f"CREATE DATABASE {DATABASE_NAME}")
+            _psql(POSTGRES_BIN_PATH, uri, f'CREATE DATABASE "{database}"')
 
     return {
         "host": str(info.socket_dir),
         "port": str(info.port or 5432),
         "user": "postgres",
-        "name": DATABASE_NAME,
+        "name": database,
     }
 
 
-def database_url(pgdata: str | Path) -> str:
-    params = ensure_running(pgdata)
+def database_url(pgdata: str | Path, database: str = DATABASE_NAME) -> str:
+    params = ensure_running(pgdata, database)
     return (
         f"postgres://{params['user']}@/{params['name']}"
         f"?host={quote(params['host'], safe='')}&port={params['port']}"

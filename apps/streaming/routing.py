@@ -1,5 +1,16 @@
-"""Channels routes of the streaming transports (filled in by the run engine work)."""
+"""Channels routes of the streaming transports."""
+
 from typing import Any
 
-http_routes: list[Any] = []
-websocket_routes: list[Any] = []
+from django.urls import path
+
+from apps.streaming.native import ChatSocketConsumer, ResumeEndpoint, SendMessageEndpoint, StopEndpoint
+
+http_routes: list[Any] = [
+    path("api/chat/<str:project_id>/messages", SendMessageEndpoint()),  # type: ignore[arg-type]
+    path("api/chat/<str:project_id>/stop", StopEndpoint()),  # type: ignore[arg-type]
+    path("api/runs/<str:run_id>/stream", ResumeEndpoint()),  # type: ignore[arg-type]
+]
+websocket_routes: list[Any] = [
+    path("api/chat/<str:project_id>/ws", ChatSocketConsumer.as_asgi()),
+]

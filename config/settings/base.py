@@ -72,7 +72,7 @@ if env("DATABASE_URL", default=""):
 else:
     from config.embedded_db import ensure_running
 
-    _pg = ensure_running(EMBEDDED_PG_DATA)
+    _pg = ensure_running(EMBEDDED_PG_DATA, database=env("EMBEDDED_PG_DATABASE", default="blueprint"))
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.postgresql",
@@ -152,6 +152,30 @@ ANTHROPIC_API_KEY = env("ANTHROPIC_API_KEY", default="")
 ANTHROPIC_BASE_URL = env("ANTHROPIC_BASE_URL", default="")
 OPENROUTER_API_KEY = env("OPENROUTER_API_KEY", default="")
 OFFLINE_TOKEN_DELAY_MS = env.int("OFFLINE_TOKEN_DELAY_MS", default=15)
+
+# --- Run engine ---------------------------------------------------------------
+# Events are written to Postgres in batches at most this often (not per token).
+ENGINE_FLUSH_INTERVAL_MS = env.int("ENGINE_FLUSH_INTERVAL_MS", default=200)
+# The streaming assistant message's partial text is saved at least this often.
+ENGINE_MESSAGE_FLUSH_INTERVAL_MS = env.int("ENGINE_MESSAGE_FLUSH_INTERVAL_MS", default=1000)
+ENGINE_HEARTBEAT_INTERVAL_S = env.float("ENGINE_HEARTBEAT_INTERVAL_S", default=5.0)
+# A running run whose heartbeat is older than this is reaped as interrupted.
+ENGINE_STALE_AFTER_S = env.float("ENGINE_STALE_AFTER_S", default=30.0)
+ENGINE_REAPER_INTERVAL_S = env.float("ENGINE_REAPER_INTERVAL_S", default=15.0)
+ENGINE_MAX_TOOL_ROUNDS = env.int("ENGINE_MAX_TOOL_ROUNDS", default=6)
+# 0 = three quarters of the model's context window.
+ENGINE_CONTEXT_BUDGET_TOKENS = env.int("ENGINE_CONTEXT_BUDGET_TOKENS", default=0)
+ENGINE_DB_THREADS = env.int("ENGINE_DB_THREADS", default=4)
+# A subscriber without news for this long re-reads Postgres (the channel layer may drop).
+ENGINE_SUBSCRIBER_POLL_S = env.float("ENGINE_SUBSCRIBER_POLL_S", default=1.0)
+PROVIDER_IDLE_TIMEOUT_S = env.float("PROVIDER_IDLE_TIMEOUT_S", default=60.0)
+PROVIDER_MAX_RETRIES = env.int("PROVIDER_MAX_RETRIES", default=3)
+PROVIDER_RETRY_BASE_DELAY_S = env.float("PROVIDER_RETRY_BASE_DELAY_S", default=0.5)
+PROVIDER_RETRY_MAX_DELAY_S = env.float("PROVIDER_RETRY_MAX_DELAY_S", default=30.0)
+SSE_HEARTBEAT_S = env.float("SSE_HEARTBEAT_S", default=15.0)
+RATE_LIMIT_PER_MINUTE = env.int("RATE_LIMIT_PER_MINUTE", default=60)
+RAG_TOP_K = env.int("RAG_TOP_K", default=5)
+MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=10 * 1024 * 1024)
 
 LOGGING = {
     "version": 1,

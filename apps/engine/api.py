@@ -1,0 +1,235 @@
+"""The engine's public API: start a run, subscribe to one from a seq, stop one.
+
+Transport-agnostic: no Channels, DRF or SDK imports. Every function here is
+called by the thin consumers in apps.streaming.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+
+from apps.chats.models import Chat
+from apps.core.auth import Principal
+from apps.core.errors import NotFound
+from apps.engine import events as ev
+from apps.engine import store
+from apps.engine.db import run_db
+from apps.engine.prompting import PromptInput, estimate_tokens
+from apps.engine.runner import RunContext, execute_run
+from apps.engine.runtime import WORKER_ID, ActiveRun, get_runtime
+from apps.engine.subscription import Subscription
+from apps.engine.validation import max_tokens as validate_max_tokens
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RunRequest:
+    """One user turn, validated by the transport (shape) and here (limits, model, quota)."""
+
+    principal: Principal
+    chat: Chat
+    text: str
+    model: str | None = None
+    temperature: float | None = None
+    max_tokens: Any = None
+    attachments: list[dict[str, str]] = field(default_factory=list)
+    client_message_id: str | None = None
+    mode: str | None = None
+    history: list[tuple[str, str]] | None = None
+    system_prompt: str | None = None
+    user_name: str | None = None
+    doc_type: str | None = None
+    project_context: dict[str, str] | None = None
+    enable_dsl: bool | None = None
+    reasoning: bool = False
+    metadata: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class RunHandle:
+    run_id: str
+    chat_id: str
+    user_message_id: str
+    assistant_message_id: str
+    created: bool
+    model: str
+    provider: str
+
+
+def _begin(request: RunRequest, model_info: Any, reserve: Decimal) -> tuple[store.RunStart, Decimal]:
+    from apps.core.limits import credit_reserve, credit_settle, rate_limit_hit
+    from apps.knowledge.doc_types import get_doc_type
+
+    if request.client_message_id:
+        existing = store._existing_start(request.chat, request.client_message_id)
+        if existing is not None:
+            return existing, Decimal("0")
+    if request.doc_type:
+        get_doc_type(request.doc_type)  # unknown → ValidationFailed before anything is written
+    rate_limit_hit(key=request.principal.rate_key)
+    reserved = credit_reserve(workspace=request.principal.workspace, amount=reserve)
+    parts: dict[str, Any] = {}
+    if request.attachments:
+        parts["attachments"] = request.attachments
+    if request.metadata:
+        parts["metadata"] = request.metadata
+    if request.doc_type:
+        parts["docType"] = request.doc_type
+    start = store.run_begin(
+        chat=request.chat,
+        text=request.text,
+        parts=parts,
+        client_message_id=request.client_message_id,
+        model=model_info.name,
+        provider=model_info.provider,
+        worker_id=WORKER_ID,
+    )
+    if not start.created:
+        credit_settle(workspace_id=request.principal.workspace.pk, reserved=reserved, actual=Decimal("0"))
+        reserved = Decimal("0")
+    return start, reserved
+
+
+async def start_run(request: RunRequest) -> RunHandle:
+    """Validate, commit the user turn and start the model in the background.
+
+    Returns:
+        The run's handle. ``created`` is False when ``client_message_id`` repeated
+        an earlier message: no second provider call is made; subscribe to that run.
+    Raises:
+        InvalidModel, NoProvider, ValidationFailed, RateLimited, CreditExhausted:
+            before anything is written or any provider is called.
+    """
+    from apps.providers.pricing import cost_for
+    from apps.providers.registry import get_provider, resolve_model
+
+    runtime = get_runtime()
+    await runtime.ensure_started()
+    model_info = resolve_model(request.model or request.chat.default_model or None)
+    max_tokens = validate_max_tokens(request.max_tokens, limit=model_info.max_output_tokens)
+    provider = get_provider(model_info)
+    worst_output = max_tokens or model_info.max_output_tokens
+    reserve = cost_for(model_info, estimate_tokens(request.text) + 4000, worst_output)
+    start, reserved = await run_db(_begin, request, model_info, reserve)
+    handle = RunHandle(
+        run_id=start.run_id,
+        chat_id=start.chat_id,
+        user_message_id=start.user_message_id,
+        assistant_message_id=start.assistant_message_id,
+        created=start.created,
+        model=model_info.name,
+        provider=model_info.provider,
+    )
+    if not start.created:
+        return handle
+
+    active = ActiveRun(
+        run_id=start.run_id, chat_id=start.chat_id, message_id=start.assistant_message_id, runtime=runtime
+    )
+    active.record_started(
+        ev.envelope(
+            seq=1,
+            run_id=start.run_id,
+            chat_id=start.chat_id,
+            type=ev.RUN_STARTED,
+            payload={
+                "userMessageId": start.user_message_id,
+                "assistantMessageId": start.assistant_message_id,
+                "model": model_info.name,
+                "provider": model_info.provider,
+            },
+        )
+    )
+    runtime.register(active)
+    await runtime.join(start.run_id)  # so a stop sent through another worker reaches us
+    ctx = RunContext(
+        prompt_input=PromptInput(
+            chat=request.chat,
+            text=request.text,
+            user_message_id=start.user_message_id,
+            assistant_message_id=start.assistant_message_id,
+            mode=request.mode,
+            history=request.history,
+            system_prompt=request.system_prompt,
+            user_name=request.user_name,
+            doc_type=request.doc_type,
+            project_context=request.project_context,
+            enable_dsl=request.enable_dsl,
+            attachments=request.attachments,
+        ),
+        model_info=model_info,
+        provider=provider,
+        workspace_id=str(request.principal.workspace.pk),
+        reserved_credit=reserved,
+        temperature=request.temperature,
+        max_tokens=max_tokens,
+        reasoning=request.reasoning,
+    )
+    # A fresh context: the run must not inherit the request's (it outlives it).
+    active.task = runtime.loop.create_task(
+        execute_run(active, ctx), name=f"run-{start.run_id}", context=contextvars.Context()
+    )
+    heartbeat = runtime.loop.create_task(_heartbeat(active), context=contextvars.Context())
+    active.task.add_done_callback(lambda _t: heartbeat.cancel())
+    return handle
+
+
+async def _heartbeat(active: ActiveRun) -> None:
+    """Keeps the run alive for the reaper and picks up stops requested through Postgres."""
+    interval = settings.ENGINE_HEARTBEAT_INTERVAL_S
+    while True:
+        await asyncio.sleep(interval)  # a periodic timer
+        try:
+            if await run_db(store.run_heartbeat, run_id=active.run_id):
+                active.request_stop("stop")
+        except Exception:
+            logger.warning("heartbeat of run %s failed", active.run_id, exc_info=True)
+
+
+async def subscribe(run_id: str, after_seq: int = 0) -> Subscription:
+    """Events of ``run_id`` with seq > ``after_seq``, live, ending with the terminal event.
+
+    The caller must ``close()`` the subscription when done.
+    """
+    return await get_runtime().subscribe(run_id, after_seq)
+
+
+async def stop_run(run_id: str, *, reason: str = "stop") -> bool:
+    """Stop a running run wherever it executes. Returns False if it was not running."""
+    runtime = get_runtime()
+    await runtime.ensure_started()
+    active = runtime.local_run(run_id)
+    if active is not None:
+        active.request_stop(reason)
+        return True
+    requested = await run_db(store.run_request_stop, run_id=run_id)
+    if requested:
+        await runtime.publish_stop(run_id)
+    return requested
+
+
+async def stop_chat(chat: Chat) -> str | None:
+    """Stop the chat's running run, if any; returns its id."""
+    run_id = await run_db(store.chat_running_run_id, chat_id=str(chat.pk))
+    if run_id is None:
+        return None
+    await stop_run(run_id)
+    return run_id
+
+
+async def run_for_resume(*, principal: Principal, run_id: str) -> tuple[str, str]:
+    """(run id, chat id) of a run the caller may read; NotFound otherwise."""
+    from apps.chats.selectors import run_get
+
+    run = await run_db(run_get, workspace=principal.workspace, run_id=run_id)
+    if run is None:
+        raise NotFound("Run not found.")
+    return str(run.pk), str(run.chat_id)

@@ -1,0 +1,64 @@
+"""Database access for the engine's async code.
+
+Engine writes run on a small dedicated thread pool, each thread with its own
+Django connection kept open between calls (opening a connection per flush would
+cost more than the flush). A connection that broke (server restart) is closed
+and the call retried once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import ParamSpec, TypeVar
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_executor: ThreadPoolExecutor | None = None
+_lock = threading.Lock()
+_connections: set = set()
+
+
+def _get_executor() -> ThreadPoolExecutor:
+    global _executor
+    with _lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=settings.ENGINE_DB_THREADS, thread_name_prefix="engine-db")
+        return _executor
+
+
+def _call(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    _connections.add(connection)
+    try:
+        return fn(*args, **kwargs)
+    except (InterfaceError, OperationalError):
+        if connection.in_atomic_block:
+            raise
+        connection.close()
+        return fn(*args, **kwargs)
+
+
+async def run_db(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run a sync ORM function on the engine's DB threads."""
+    return await sync_to_async(_call, thread_sensitive=False, executor=_get_executor())(fn, *args, **kwargs)
+
+
+def shutdown() -> None:
+    """Close the engine threads' connections and stop the pool (tests, shutdown)."""
+    global _executor
+    with _lock:
+        executor, _executor = _executor, None
+    if executor is None:
+        return
+    workers = getattr(executor, "_max_workers", 1)
+    futures = [executor.submit(connection.close) for _ in range(workers * 2)]
+    for future in futures:
+        future.result()
+    executor.shutdown(wait=True)
+    _connections.clear()

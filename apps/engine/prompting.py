@@ -1,0 +1,270 @@
+"""Builds what the model sees for one run: system prompt, history, tools, context.
+
+Retrieved documents and the project's files enter the prompt as quoted data,
+never as instructions (see apps.knowledge.prompting).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+
+from apps.chats.models import Chat, Message
+from apps.engine.tools import (
+    SEARCH_DOCUMENTS,
+    UPDATE_DOMAIN_MODEL,
+    mode_info,
+    tool_specs,
+)
+from apps.providers.base import ChatMessage, ToolSpec
+
+BASE_PROMPT = """You are Blueprint, an AI software architect. People describe the system they want \
+to build; you help them shape it: ask clarifying questions when something important is unknown, \
+propose entities, fields and relationships, explain trade-offs, and keep answers concrete. \
+Answer in Markdown. Never include images or links to outside addresses unless the user gave them."""
+
+MODE_PROMPTS = {
+    "chat": "Mode: chat — answer questions about the project, grounded in its documents.",
+    "plan": "Mode: plan — you may only read. End with a numbered plan: for each step a title, "
+    "a description, the files it touches and its risk (low, medium or high).",
+    "build": "Mode: build — you may change the project's files and its domain model with your tools.",
+}
+
+
+def estimate_tokens(text: str) -> int:
+    return max(1, len(text) // 4) if text else 0
+
+
+@dataclass
+class HistoryTurn:
+    message: ChatMessage
+    created_at: datetime | None = None
+
+
+@dataclass
+class PreparedPrompt:
+    system: str
+    history: list[HistoryTurn]
+    user: ChatMessage
+    tools: list[ToolSpec]
+    allowed_tools: frozenset[str]
+    mode: str
+    context: dict[str, Any] = field(default_factory=dict)
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    doc_type: str | None = None
+    summary: str = ""
+
+    def messages(self) -> list[ChatMessage]:
+        return [turn.message for turn in self.history] + [self.user]
+
+    def system_text(self) -> str:
+        if not self.summary:
+            return self.system
+        return (
+            f"{self.system}\n\n## Summary of the earlier conversation\n"
+            f"(written by Blueprint when the conversation grew long)\n{self.summary}"
+        )
+
+    def token_estimate(self) -> int:
+        total = estimate_tokens(self.system_text()) + estimate_tokens(self.user.content)
+        return total + sum(estimate_tokens(t.message.content) for t in self.history)
+
+
+@dataclass
+class PromptInput:
+    chat: Chat
+    text: str
+    user_message_id: str
+    assistant_message_id: str
+    mode: str | None = None
+    history: list[tuple[str, str]] | None = None  # client-supplied turns replace the stored ones
+    system_prompt: str | None = None  # a client's own instructions (seed 004)
+    user_name: str | None = None
+    doc_type: str | None = None
+    project_context: dict[str, str] | None = None
+    enable_dsl: bool | None = None
+    attachments: list[dict[str, str]] = field(default_factory=list)
+
+
+def _stored_history(chat: Chat, exclude: list[str]) -> tuple[list[HistoryTurn], str]:
+    summary_msg = (
+        Message.objects.filter(chat=chat, role=Message.Role.SYSTEM, parts__kind="compaction")
+        .order_by("-created_at")
+        .first()
+    )
+    qs = Message.objects.filter(chat=chat, role__in=[Message.Role.USER, Message.Role.ASSISTANT])
+    qs = qs.exclude(pk__in=exclude).exclude(content="")
+    summary = ""
+    if summary_msg is not None:
+        covers_until = summary_msg.parts.get("coversUntil")
+        if covers_until:
+            qs = qs.filter(created_at__gt=covers_until)
+        summary = summary_msg.content
+    rows = list(qs.order_by("-created_at", "-id")[: settings.CHAT_MAX_HISTORY_MESSAGES])
+    rows.reverse()
+    turns = [
+        HistoryTurn(ChatMessage(role=m.role, content=m.content), m.created_at)  # type: ignore[arg-type]
+        for m in rows
+    ]
+    return turns, summary
+
+
+def prepare_prompt(data: PromptInput) -> PreparedPrompt:
+    """Read everything the run needs (sync; runs on an engine DB thread).
+
+    Raises:
+        RetrievalError: the knowledge base could not be searched.
+        ValidationFailed: an unknown docType.
+    """
+    chat = data.chat
+    project = chat.project
+    mode = mode_info(chat, data.mode)
+    dsl_enabled = chat.dsl_enabled if data.enable_dsl is None else data.enable_dsl
+    sections = [BASE_PROMPT, MODE_PROMPTS.get(mode.name, f"Mode: {mode.name}.")]
+    if mode.system_prompt:
+        sections.append(f"## Instructions of this mode\n{mode.system_prompt}")
+    if data.system_prompt:
+        sections.append(f"## The client's instructions\n{data.system_prompt}")
+    if data.user_name:
+        sections.append(f"The user's name is {json.dumps(data.user_name)}.")
+    context: dict[str, Any] = {"project_name": project.name, "mode": mode.name}
+
+    from apps.knowledge.retrieval import project_has_documents
+
+    has_documents = project_has_documents(project=project)
+    offered = [t for t in mode.allowed_tools if t != UPDATE_DOMAIN_MODEL or dsl_enabled]
+    if not has_documents:
+        offered = [t for t in offered if t != SEARCH_DOCUMENTS]
+    specs = tool_specs()
+    tools = [specs[name] for name in offered]
+
+    if UPDATE_DOMAIN_MODEL in offered or dsl_enabled:
+        from apps.domain.prompting import domain_prompt_section
+        from apps.domain.selectors import domain_model_current
+
+        current = domain_model_current(chat=chat)
+        context["domain_model"] = current
+        if UPDATE_DOMAIN_MODEL in offered:
+            sections.append(domain_prompt_section(current))
+
+    if data.doc_type and data.doc_type != "UNSORTED":
+        sections.append(_doc_type_section(data, context))
+    elif data.project_context:
+        from apps.knowledge.prompting import format_documents
+        from apps.knowledge.services import document_upsert_context
+
+        for path, content in data.project_context.items():
+            document_upsert_context(project=project, path=path, content=content)
+        sections.append(format_documents(data.project_context))
+
+    sources: list[dict[str, Any]] = []
+    if has_documents or data.project_context:
+        from apps.knowledge.prompting import format_sources
+        from apps.knowledge.retrieval import retrieve
+
+        chunks = retrieve(
+            project=project,
+            query=data.text,
+            k=settings.RAG_TOP_K,
+            doc_types=[data.doc_type] if data.doc_type and data.doc_type != "UNSORTED" else None,
+        )
+        if chunks:
+            sections.append(format_sources(chunks))
+            sources = [
+                {
+                    "documentId": c.document_id,
+                    "path": c.path,
+                    "docType": c.doc_type,
+                    "score": round(float(c.score), 4),
+                    "snippet": c.snippet,
+                }
+                for c in chunks
+            ]
+            context["sources"] = [{**s, "text": c.text} for s, c in zip(sources, chunks, strict=True)]
+
+    exclude = [data.user_message_id, data.assistant_message_id]
+    summary = ""
+    if data.history is not None:
+        history = [
+            HistoryTurn(ChatMessage(role=role, content=content))  # type: ignore[arg-type]
+            for role, content in data.history
+            if role in ("user", "assistant")
+        ]
+        sections.extend(f"## Earlier instruction\n{content}" for role, content in data.history if role == "system")
+    else:
+        history, summary = _stored_history(chat, exclude)
+    user_text = data.text
+    if data.attachments:
+        names = ", ".join(a.get("name") or a["type"] for a in data.attachments)
+        user_text += f"\n\n[The user attached: {names}]"
+    return PreparedPrompt(
+        system="\n\n".join(sections),
+        history=history,
+        user=ChatMessage(role="user", content=user_text),
+        tools=tools,
+        allowed_tools=frozenset(mode.allowed_tools),
+        mode=mode.name,
+        context=context,
+        sources=sources,
+        doc_type=data.doc_type if data.doc_type != "UNSORTED" else None,
+        summary=summary,
+    )
+
+
+def _doc_type_section(data: PromptInput, context: dict[str, Any]) -> str:
+    from apps.knowledge.doc_types import get_doc_type
+    from apps.knowledge.prompting import format_documents
+    from apps.knowledge.services import document_upsert_context, documents_for_prompt
+
+    doc_type = get_doc_type(data.doc_type or "")
+    project = data.chat.project
+    for path, content in (data.project_context or {}).items():
+        document_upsert_context(project=project, path=path, content=content)
+    documents = documents_for_prompt(project=project)
+    context.update(
+        {
+            "doc_type": doc_type.name,
+            "template": doc_type.template,
+            "example": doc_type.example,
+            "documents": documents,
+        }
+    )
+    return (
+        f"## Task: write the {doc_type.name} document ({doc_type.title})\n{doc_type.description}\n"
+        f"Follow this template:\n<template>\n{doc_type.template}\n</template>\n"
+        f"A worked example of the format (not of this project's content):\n<example>\n{doc_type.example}\n"
+        f"</example>\nStay consistent with the project's existing documents:\n{format_documents(documents)}"
+    )
+
+
+def compaction_split(prompt: PreparedPrompt, budget: int) -> tuple[list[HistoryTurn], list[HistoryTurn]]:
+    """(older turns to summarise, recent turns to keep) when the prompt exceeds ``budget``."""
+    if prompt.token_estimate() <= budget or len(prompt.history) < 2:
+        return [], prompt.history
+    keep_budget = budget // 2 - estimate_tokens(prompt.system) - estimate_tokens(prompt.user.content)
+    kept: list[HistoryTurn] = []
+    used = 0
+    for turn in reversed(prompt.history):
+        cost = estimate_tokens(turn.message.content)
+        if used + cost > keep_budget:
+            break
+        kept.append(turn)
+        used += cost
+    kept.reverse()
+    older = prompt.history[: len(prompt.history) - len(kept)]
+    return older, kept
+
+
+def extractive_summary(turns: list[HistoryTurn], previous: str, limit_chars: int = 4000) -> str:
+    """A model-free summary: the first sentence or two of every turn, bounded."""
+    lines = [previous] if previous else []
+    for turn in turns:
+        text = " ".join(turn.message.content.split())
+        cut = text[:240] + ("…" if len(text) > 240 else "")
+        lines.append(f"- {turn.message.role}: {cut}")
+    summary = "\n".join(lines)
+    return summary[-limit_chars:]

@@ -1,0 +1,282 @@
+"""A small base for streaming HTTP endpoints served as raw ASGI apps under Channels.
+
+Why not ``AsyncHttpConsumer``: its ``handle()`` runs inline, so an
+``http.disconnect`` is not seen while a response streams (channels #1249). Here
+the stream runs as its own task and a watcher task waits for the disconnect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from django.conf import settings
+
+from apps.core.auth import Principal
+from apps.core.errors import ApplicationError, AuthenticationFailed, ValidationFailed
+from apps.engine.events import Event
+from apps.engine.subscription import Subscription
+
+logger = logging.getLogger(__name__)
+
+Headers = list[tuple[bytes, bytes]]
+SSE_HEADERS: Headers = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+    (b"connection", b"keep-alive"),
+]
+PING = b": ping\n\n"
+
+
+def sse_frame(data: str, *, event: str | None = None, id: int | None = None) -> bytes:
+    lines = []
+    if id is not None:
+        lines.append(f"id: {id}")
+    if event is not None:
+        lines.append(f"event: {event}")
+    lines.extend(f"data: {line}" for line in data.split("\n"))
+    return ("\n".join(lines) + "\n\n").encode()
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+class Call:
+    """One HTTP request/response on a raw ASGI connection."""
+
+    def __init__(
+        self,
+        scope: dict[str, Any],
+        receive: Callable[[], Awaitable[dict[str, Any]]],
+        send: Callable[[dict[str, Any]], Awaitable[None]],
+    ) -> None:
+        self.scope = scope
+        self.receive = receive
+        self.send = send
+        self.started = False
+        self.disconnected = False
+        self.headers = {k.decode("latin1").lower(): v.decode("latin1") for k, v in scope.get("headers", [])}
+
+    @property
+    def method(self) -> str:
+        return str(self.scope.get("method", "GET")).upper()
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        return dict(self.scope.get("url_route", {}).get("kwargs", {}))
+
+    def query(self) -> dict[str, str]:
+        from urllib.parse import parse_qs
+
+        parsed = parse_qs(self.scope.get("query_string", b"").decode("latin1"), keep_blank_values=True)
+        return {key: values[-1] for key, values in parsed.items()}
+
+    async def read_body(self, limit: int) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await self.receive()
+            if message["type"] == "http.disconnect":
+                self.disconnected = True
+                raise asyncio.CancelledError
+            body = message.get("body", b"")
+            size += len(body)
+            if size > limit:
+                raise ApplicationError(
+                    f"The request body is larger than {limit} bytes.", code="payload_too_large", status=413
+                )
+            chunks.append(body)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    def json_body(self, body: bytes) -> Any:
+        if not body.strip():
+            raise ValidationFailed("The request body must be a JSON object.", field="body", code="malformed_json")
+        try:
+            return json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ValidationFailed(f"Malformed JSON: {exc}", field="body", code="malformed_json") from None
+
+    async def respond_json(self, body: Any, *, status: int = 200, headers: Headers | None = None) -> None:
+        payload = dumps(body).encode()
+        await self.send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(payload)).encode()),
+                    *(headers or []),
+                ],
+            }
+        )
+        await self.send({"type": "http.response.body", "body": payload})
+        self.started = True
+
+    async def start_stream(self, headers: Headers | None = None) -> None:
+        await self.send({"type": "http.response.start", "status": 200, "headers": [*SSE_HEADERS, *(headers or [])]})
+        self.started = True
+
+    async def write(self, data: bytes) -> None:
+        await self.send({"type": "http.response.body", "body": data, "more_body": True})
+
+    async def end(self) -> None:
+        await self.send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def wait_disconnect(self) -> None:
+        while True:
+            message = await self.receive()
+            if message["type"] == "http.disconnect":
+                self.disconnected = True
+                return
+
+
+Encoder = Callable[[Event], Iterable[bytes]]
+
+
+async def pump_events(call: Call, sub: Subscription, encode: Encoder, *, heartbeat_s: float | None = None) -> None:
+    """Write the subscription's events until the terminal one, with ``: ping`` heartbeats."""
+    heartbeat = settings.SSE_HEARTBEAT_S if heartbeat_s is None else heartbeat_s
+    while True:
+        try:
+            event = await sub.next(timeout=heartbeat)
+        except StopAsyncIteration:
+            return
+        if event is None:
+            await call.write(PING)
+            continue
+        chunks = list(encode(event))
+        # Coalesce whatever else is already waiting into the same write.
+        while not sub.done:
+            try:
+                more = await sub.next(timeout=0)
+            except StopAsyncIteration:
+                break
+            if more is None:
+                break
+            chunks.extend(encode(more))
+        if chunks:
+            await call.write(b"".join(chunks))
+
+
+async def stream_until_done_or_disconnect(
+    call: Call,
+    sub: Subscription,
+    encode: Encoder,
+    on_disconnect: Callable[[], Awaitable[None]] | None = None,
+    trailer: Callable[[], Iterable[bytes]] | None = None,
+) -> None:
+    pump = asyncio.create_task(pump_events(call, sub, encode))
+    watcher = asyncio.create_task(call.wait_disconnect())
+    try:
+        done, _ = await asyncio.wait({pump, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        if watcher in done:
+            pump.cancel()
+            if on_disconnect is not None:
+                await on_disconnect()
+            return
+        watcher.cancel()
+        pump.result()
+        if trailer is not None:
+            tail = b"".join(trailer())
+            if tail:
+                await call.write(tail)
+        await call.end()
+    finally:
+        for task in (pump, watcher):
+            if not task.done():
+                task.cancel()
+        sub.close()
+
+
+def csrf_failure(scope: dict[str, Any], body: bytes) -> str | None:
+    """Django's own CSRF check for session-authenticated unsafe requests."""
+    from django.core.handlers.asgi import ASGIRequest
+    from django.middleware.csrf import CsrfViewMiddleware
+
+    request = ASGIRequest(scope, io.BytesIO(body))
+    response = CsrfViewMiddleware(lambda _r: None).process_view(request, lambda _r: None, (), {})  # type: ignore[arg-type,return-value]
+    if response is None:
+        return None
+    return "CSRF verification failed. Send the csrftoken cookie's value in the X-CSRFToken header."
+
+
+_django: Any = None
+
+
+def _django_app() -> Any:
+    global _django
+    if _django is None:
+        from django.core.asgi import get_asgi_application
+
+        _django = get_asgi_application()
+    return _django
+
+
+class Endpoint:
+    """A raw ASGI endpoint: auth, body, errors; subclasses implement ``handle``."""
+
+    methods: tuple[str, ...] = ("POST",)
+    auth_required = True
+    # Other methods on the same path go to Django (e.g. GET history next to POST send).
+    fall_through_to_django = False
+
+    def error_body(self, exc: ApplicationError) -> dict[str, Any]:
+        return {"error": exc.as_dict()}
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        call = Call(scope, receive, send)
+        if call.method not in self.methods and self.fall_through_to_django:
+            await _django_app()(scope, receive, send)
+            return
+        try:
+            if call.method not in self.methods:
+                raise ApplicationError(f"Method {call.method} not allowed.", code="method_not_allowed", status=405)
+            body = await call.read_body(settings.MAX_REQUEST_BODY_BYTES) if call.method != "GET" else b""
+            principal = self.authenticate(scope)
+            if principal is not None and principal.via_session and call.method not in ("GET", "HEAD"):
+                reason = csrf_failure(scope, body)
+                if reason:
+                    raise ApplicationError(reason, code="csrf_failed", status=403)
+            await self.handle(call, principal, body)  # type: ignore[arg-type]
+        except asyncio.CancelledError:
+            if not call.disconnected:
+                raise
+        except ApplicationError as exc:
+            await self._send_error(call, exc)
+        except Exception:
+            logger.exception("streaming endpoint failed")
+            await self._send_error(
+                call,
+                ApplicationError("Blueprint failed to handle the request.", code="internal_error", status=500),
+            )
+
+    async def _send_error(self, call: Call, exc: ApplicationError) -> None:
+        if call.started:
+            logger.warning("error after the response started: %s", exc.message)
+            return
+        headers: Headers = []
+        retry_after = exc.extra.get("retryAfter")
+        if retry_after is not None:
+            headers.append((b"retry-after", str(retry_after).encode()))
+        if exc.status == 401:
+            headers.append((b"www-authenticate", b'Bearer realm="api"'))
+        await call.respond_json(self.error_body(exc), status=exc.status, headers=headers)
+
+    def authenticate(self, scope: dict[str, Any]) -> Principal | None:
+        error = scope.get("auth_error")
+        if error is not None:
+            raise error
+        principal = scope.get("principal")
+        if principal is None and self.auth_required:
+            raise AuthenticationFailed("Authentication credentials were not provided.")
+        return principal
+
+    async def handle(self, call: Call, principal: Principal, body: bytes) -> None:
+        raise NotImplementedError
