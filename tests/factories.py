@@ -59,3 +59,36 @@ class MessageFactory(factory.django.DjangoModelFactory):
     chat = factory.SubFactory(ChatFactory)
     role = "user"
     content = factory.Sequence(lambda n: f"message {n}")
+
+
+class CustomModeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "projects.CustomMode"
+
+    project = factory.SubFactory(ProjectFactory)
+    name = factory.Sequence(lambda n: f"mode-{n}")
+    system_prompt = "You review things."
+
+
+class RunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "chats.Run"
+
+    chat = factory.SubFactory(ChatFactory)
+    user_message = factory.SubFactory(MessageFactory, chat=factory.SelfAttribute("..chat"), role="user")
+    assistant_message = factory.SubFactory(
+        MessageFactory, chat=factory.SelfAttribute("..chat"), role="assistant"
+    )
+    status = "completed"
+    model = "offline"
+    provider = "offline"
+
+
+class RunEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "chats.RunEvent"
+
+    run = factory.SubFactory(RunFactory)
+    seq = factory.Sequence(lambda n: n + 1)
+    type = "assistant.message_delta"
+    payload = factory.LazyAttribute(lambda o: {"delta": f"token {o.seq} "})

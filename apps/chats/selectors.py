@@ -1,9 +1,19 @@
 """Reads of chats, runs and run events, always scoped to a workspace."""
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import base64
+import binascii
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-from apps.chats.models import Chat, Run
+from django.conf import settings
+from django.db import connection
+from django.db.models import BooleanField, Q, QuerySet
+from django.db.models.expressions import RawSQL
+
+from apps.chats.models import Chat, Message, Run, RunEvent
+from apps.core.errors import ValidationFailed
 from apps.core.models import Workspace
 from apps.core.selectors import get_scoped
 from apps.projects.models import Project
@@ -26,3 +36,113 @@ def run_get(*, workspace: Workspace, run_id: object) -> Run:
         chat__project__workspace=workspace
     )
     return get_scoped(qs, run_id, label="Run")
+
+
+# --- history: keyset pagination over (created_at, id) -------------------------------------------
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CURSOR_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """One page of a chat's history."""
+
+    messages: list[Message]  # oldest → newest
+    next_cursor: str | None  # pass as ``before`` for the next (older) page; None at the start
+    has_more: bool
+    run_ids: dict[uuid.UUID, uuid.UUID]  # message id → the run it started or answered
+
+
+def history_cursor_encode(message: Message) -> str:
+    """An opaque cursor that points just before ``message``."""
+    micros = (message.created_at - _EPOCH) // timedelta(microseconds=1)
+    raw = f"{_CURSOR_VERSION}.{micros}.{message.id.hex}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def history_cursor_decode(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """Raises ValidationFailed (field ``before``) for anything this module did not produce."""
+    try:
+        padded = cursor.strip() + "=" * (-len(cursor.strip()) % 4)
+        version, micros, hex_id = base64.urlsafe_b64decode(padded.encode("ascii")).decode().split(".")
+        if version != _CURSOR_VERSION or not micros.lstrip("-").isdigit():
+            raise ValueError(cursor)
+        return _EPOCH + timedelta(microseconds=int(micros)), uuid.UUID(hex=hex_id)
+    except (ValueError, UnicodeError, OverflowError, binascii.Error):
+        raise ValidationFailed("Invalid cursor.", field="before", code="invalid_cursor") from None
+
+
+def message_history_page(*, chat: Chat, before: str | None, limit: int) -> HistoryPage:
+    """The ``limit`` messages just older than the ``before`` cursor (the newest ones without it).
+
+    Walks the index ``message_chat_keyset`` backwards from a row-value position, so the cost
+    does not grow with depth and rows inserted meanwhile never shift a page (no OFFSET).
+
+    Raises:
+        ValidationFailed: a bad cursor (field ``before``) or limit (field ``limit``).
+    """
+    if not 1 <= limit <= settings.HISTORY_MAX_PAGE_SIZE:
+        raise ValidationFailed(
+            f"limit must be between 1 and {settings.HISTORY_MAX_PAGE_SIZE}.", field="limit"
+        )
+    queryset = Message.objects.filter(chat=chat)
+    if before:
+        created_at, message_id = history_cursor_decode(before)
+        created_col, id_col = (
+            f"{connection.ops.quote_name(Message._meta.db_table)}.{connection.ops.quote_name(name)}"
+            for name in ("created_at", "id")
+        )
+        # A row-value comparison is what lets Postgres seek straight into the index.
+        queryset = queryset.filter(
+            RawSQL(f"({created_col}, {id_col}) < (%s, %s)", (created_at, message_id),
+                   output_field=BooleanField())
+        )
+    rows = list(queryset.order_by("-created_at", "-id")[: limit + 1])
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    rows.reverse()
+    return HistoryPage(
+        messages=rows,
+        next_cursor=history_cursor_encode(rows[0]) if has_more else None,
+        has_more=has_more,
+        run_ids=_run_ids_for(rows),
+    )
+
+
+def _run_ids_for(messages: list[Message]) -> dict[uuid.UUID, uuid.UUID]:
+    ids = [message.id for message in messages]
+    if not ids:
+        return {}
+    runs = Run.objects.filter(Q(user_message_id__in=ids) | Q(assistant_message_id__in=ids))
+    found: dict[uuid.UUID, uuid.UUID] = {}
+    for run_id, user_id, assistant_id in runs.values_list("id", "user_message_id", "assistant_message_id"):
+        for message_id in (user_id, assistant_id):
+            if message_id is not None:
+                found[message_id] = run_id
+    return found
+
+
+# --- run events ---------------------------------------------------------------------------------
+
+RUN_EVENTS_DEFAULT_PAGE_SIZE = 500
+RUN_EVENTS_MAX_PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class RunEventPage:
+    events: list[RunEvent]  # ordered by seq
+    next_after: int  # pass as ``after`` to continue; unchanged when the page is empty
+    has_more: bool
+
+
+def run_event_page(*, run: Run, after: int = 0, limit: int = RUN_EVENTS_DEFAULT_PAGE_SIZE) -> RunEventPage:
+    """The persisted events of ``run`` with ``seq > after``, in order (index ``uniq_run_seq``)."""
+    if not 1 <= limit <= RUN_EVENTS_MAX_PAGE_SIZE:
+        raise ValidationFailed(f"limit must be between 1 and {RUN_EVENTS_MAX_PAGE_SIZE}.", field="limit")
+    if after < 0:
+        raise ValidationFailed("after must be 0 or more.", field="after")
+    rows = list(RunEvent.objects.filter(run=run, seq__gt=after).order_by("seq")[: limit + 1])
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    return RunEventPage(events=rows, next_after=rows[-1].seq if rows else after, has_more=has_more)

@@ -1,8 +1,11 @@
 """Writes of chats."""
 from __future__ import annotations
 
-from apps.chats.models import Chat
-from apps.projects.models import Project
+from django.db import transaction
+
+from apps.chats.models import BUILTIN_MODES, Chat
+from apps.core.errors import Conflict, ValidationFailed
+from apps.projects.models import CustomMode, Project
 
 
 def chat_create(*, project: Project, mode: str = "chat", title: str = "", default_model: str = "",
@@ -10,3 +13,61 @@ def chat_create(*, project: Project, mode: str = "chat", title: str = "", defaul
     return Chat.objects.create(
         project=project, mode=mode, title=title, default_model=default_model, is_default=is_default
     )
+
+
+def chat_mode_validate(*, project: Project, mode: str) -> str:
+    """Return ``mode`` if it is a built-in mode or a CustomMode of ``project``.
+
+    Raises:
+        ValidationFailed: (field ``mode``) for anything else.
+    """
+    if mode in BUILTIN_MODES or CustomMode.objects.filter(project=project, name=mode).exists():
+        return mode
+    raise ValidationFailed(
+        f"Unknown mode '{mode}': use build, plan, chat or a custom mode of this project.",
+        field="mode",
+        code="invalid_mode",
+    )
+
+
+def chat_update(*, chat: Chat, title: str | None = None, mode: str | None = None,
+                default_model: str | None = None, dsl_enabled: bool | None = None) -> Chat:
+    """Change the given attributes; ``None`` leaves one as it is.
+
+    Raises:
+        ValidationFailed: an unknown mode (field ``mode``).
+    """
+    changes: dict[str, object] = {}
+    if title is not None:
+        changes["title"] = title
+    if mode is not None:
+        changes["mode"] = chat_mode_validate(project=chat.project, mode=mode)
+    if default_model is not None:
+        changes["default_model"] = default_model
+    if dsl_enabled is not None:
+        changes["dsl_enabled"] = dsl_enabled
+    for name, value in changes.items():
+        setattr(chat, name, value)
+    if changes:
+        chat.save(update_fields=[*changes, "updated_at"])
+    return chat
+
+
+@transaction.atomic
+def chat_delete(*, chat: Chat) -> None:
+    """Delete a chat with its messages and runs. A project keeps at least one chat.
+
+    When the default chat goes, the oldest remaining chat becomes the default.
+
+    Raises:
+        Conflict: ``chat`` is the project's last chat.
+    """
+    # Lock the project so two concurrent deletes cannot remove its last two chats.
+    Project.objects.select_for_update().filter(pk=chat.project_id).first()
+    others = Chat.objects.filter(project_id=chat.project_id).exclude(pk=chat.pk)
+    successor = others.order_by("created_at", "id").first()
+    if successor is None:
+        raise Conflict("A project keeps at least one chat.", code="last_chat")
+    chat.delete()
+    if chat.is_default and not others.filter(is_default=True).exists():
+        Chat.objects.filter(pk=successor.pk).update(is_default=True)

@@ -1,0 +1,149 @@
+"""Admin for inspecting conversations: chats with their messages, runs with their event timeline.
+
+Chats can hold a million messages and runs thousands of events, so pages show a bounded
+slice (walked through the same indexes as the API) and link to the filtered full list.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import admin
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from apps.chats.models import Chat, Message, Run, RunEvent
+from apps.core.admin import register_remaining
+
+CHAT_INLINE_MESSAGES = 50
+RUN_TIMELINE_EVENTS = 500
+
+
+def _excerpt(text: str, length: int = 160) -> str:
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+class LatestMessagesFormSet(BaseInlineFormSet):
+    """Only the chat's latest messages, oldest first (index ``message_chat_keyset``)."""
+
+    def get_queryset(self) -> Any:
+        if not hasattr(self, "_latest"):
+            newest = super().get_queryset().order_by("-created_at", "-id")[:CHAT_INLINE_MESSAGES]
+            self._latest = list(reversed(newest))
+        return self._latest
+
+
+class MessageInline(admin.TabularInline):
+    model = Message
+    formset = LatestMessagesFormSet
+    fields = ("created_at", "role", "status", "excerpt", "model", "input_tokens", "output_tokens", "cost")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name_plural = f"latest {CHAT_INLINE_MESSAGES} messages"
+
+    @admin.display(description="content")
+    def excerpt(self, obj: Message) -> str:
+        return _excerpt(obj.content)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Chat)
+class ChatAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "project", "workspace", "mode", "is_default", "created_at", "updated_at")
+    list_filter = ("mode", "dsl_enabled", "project__workspace", "project")
+    list_select_related = ("project", "project__workspace")
+    search_fields = ("title", "project__name")
+    raw_id_fields = ("project",)
+    readonly_fields = ("id", "all_messages", "created_at", "updated_at")
+    inlines = (MessageInline,)
+
+    @admin.display(description="workspace", ordering="project__workspace__name")
+    def workspace(self, obj: Chat) -> str:
+        return obj.project.workspace.name
+
+    @admin.display(description="messages")
+    def all_messages(self, obj: Chat) -> SafeString | str:
+        if obj.pk is None:
+            return "—"
+        url = reverse("admin:chats_message_changelist") + f"?chat__exact={obj.pk}"
+        return format_html('<a href="{}">all {} messages</a>', url, obj.messages.count())
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "chat", "role", "status", "excerpt", "model", "input_tokens",
+                    "output_tokens", "cost")
+    list_filter = ("role", "status", "chat__mode", "provider", "chat__project__workspace", "chat__project")
+    list_select_related = ("chat",)
+    search_fields = ("content",)
+    raw_id_fields = ("chat",)
+    readonly_fields = ("id", "updated_at")
+    show_full_result_count = False  # no second COUNT(*) over a huge table
+
+    @admin.display(description="content")
+    def excerpt(self, obj: Message) -> str:
+        return _excerpt(obj.content, 80)
+
+
+@admin.register(Run)
+class RunAdmin(admin.ModelAdmin):
+    list_display = ("id", "chat", "status", "model", "provider", "input_tokens", "output_tokens", "cost",
+                    "started_at", "finished_at")
+    list_filter = ("status", "provider", "chat__mode", "chat__project__workspace", "chat__project")
+    list_select_related = ("chat",)
+    search_fields = ("chat__title", "error_message", "provider_request_id")
+    raw_id_fields = ("chat", "user_message", "assistant_message")
+    readonly_fields = ("id", "timeline")
+    show_full_result_count = False
+
+    @admin.display(description="event timeline")
+    def timeline(self, obj: Run) -> SafeString | str:
+        if obj.pk is None:
+            return "—"
+        events = list(obj.events.order_by("seq")[: RUN_TIMELINE_EVENTS + 1])
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            (
+                (event.seq, event.created_at.isoformat(timespec="milliseconds"), event.type,
+                 _excerpt(json.dumps(event.payload, ensure_ascii=False), 200))
+                for event in events[:RUN_TIMELINE_EVENTS]
+            ),
+        )
+        more = ""
+        if len(events) > RUN_TIMELINE_EVENTS:
+            url = reverse("admin:chats_runevent_changelist") + f"?run__exact={obj.pk}"
+            more = format_html('<p>First {} events shown. <a href="{}">All events</a></p>',
+                               RUN_TIMELINE_EVENTS, url)
+        return format_html(
+            "<table><thead><tr><th>seq</th><th>time</th><th>type</th><th>payload</th></tr></thead>"
+            "<tbody>{}</tbody></table>{}",
+            rows,
+            more,
+        )
+
+
+@admin.register(RunEvent)
+class RunEventAdmin(admin.ModelAdmin):
+    list_display = ("run", "seq", "type", "created_at")
+    list_filter = ("type",)
+    list_select_related = ("run",)
+    search_fields = ("type",)
+    raw_id_fields = ("run",)
+    show_full_result_count = False
+
+
+register_remaining("chats")

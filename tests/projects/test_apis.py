@@ -1,0 +1,106 @@
+"""REST: /api/projects and /api/projects/{projectId}."""
+from __future__ import annotations
+
+import pytest
+
+from apps.chats.models import Chat
+from apps.projects.models import Project
+
+pytestmark = pytest.mark.django_db
+
+
+def test_list_returns_own_projects_newest_first(tenant, other_tenant):
+    tenant.client.post("/api/projects", {"name": "second"}, format="json")
+    response = tenant.client.get("/api/projects")
+    assert response.status_code == 200
+    names = [p["name"] for p in response.json()["projects"]]
+    assert names == ["second", "alpha project"]
+    assert set(response.json()["projects"][0]) == {"id", "name", "description", "createdAt", "updatedAt"}
+
+
+def test_create_makes_a_default_chat(tenant):
+    response = tenant.client.post("/api/projects", {"name": "Shop", "description": "a web shop"}, format="json")
+    assert response.status_code == 201
+    body = response.json()
+    assert body["name"] == "Shop" and body["description"] == "a web shop"
+    project = Project.objects.get(pk=body["id"])
+    assert project.workspace == tenant.workspace
+    chats = list(Chat.objects.filter(project=project))
+    assert len(chats) == 1 and chats[0].is_default
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [({}, "name"), ({"name": ""}, "name"), ({"name": "x" * 201}, "name"), ({"name": 5, "description": []},
+                                                                          "description")],
+)
+def test_create_rejects_bad_input_naming_the_field(tenant, payload, field):
+    response = tenant.client.post("/api/projects", payload, format="json")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid_request"
+    assert error["field"] == field
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b'"text"', b""])
+def test_malformed_or_non_object_json_is_400_not_500(tenant, body):
+    response = tenant.client.post("/api/projects", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] in {"malformed_json", "invalid_request"}
+
+
+def test_non_json_content_type_is_a_json_415(tenant):
+    response = tenant.client.post("/api/projects", "name=x", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 415
+    assert "error" in response.json()
+
+
+def test_retrieve_update_delete(tenant):
+    url = f"/api/projects/{tenant.project.pk}"
+    assert tenant.client.get(url).json()["name"] == "alpha project"
+
+    response = tenant.client.patch(url, {"description": "now described"}, format="json")
+    assert response.status_code == 200
+    assert response.json()["description"] == "now described"
+    assert response.json()["name"] == "alpha project"
+
+    assert tenant.client.patch(url, {"name": ""}, format="json").json()["error"]["field"] == "name"
+
+    assert tenant.client.delete(url).status_code == 204
+    assert not Project.objects.filter(pk=tenant.project.pk).exists()
+    assert not Chat.objects.filter(project_id=tenant.project.pk).exists()
+    assert tenant.client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize("bad_id", ["not-a-uuid", "00000000-0000-0000-0000-000000000000", "1"])
+def test_unknown_or_malformed_id_is_json_404(tenant, bad_id):
+    response = tenant.client.get(f"/api/projects/{bad_id}")
+    assert response.status_code == 404
+    assert response.json() == {"error": {"code": "not_found", "message": "Project not found."}}
+
+
+def test_unsupported_method_is_json_405(tenant):
+    response = tenant.client.put(f"/api/projects/{tenant.project.pk}", {}, format="json")
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_schema_and_docs_are_served(tenant):
+    schema = tenant.client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    for path, methods in {
+        "/api/projects": {"get", "post"},
+        "/api/projects/{projectId}": {"get", "patch", "delete"},
+        "/api/projects/{projectId}/chats": {"get", "post"},
+        "/api/chats/{chatId}": {"get", "patch", "delete"},
+        "/api/chat/{projectId}/messages": {"get"},
+        "/api/runs/{runId}": {"get"},
+        "/api/runs/{runId}/events": {"get"},
+        "/api/api-keys": {"get", "post"},
+        "/api/api-keys/{keyId}": {"delete"},
+    }.items():
+        assert methods <= set(paths[path]), path
+    history = paths["/api/chat/{projectId}/messages"]["get"]
+    assert {p["name"] for p in history["parameters"]} >= {"chatId", "before", "limit"}
+    assert tenant.client.get("/api/docs/").status_code == 200
