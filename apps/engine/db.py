@@ -22,7 +22,6 @@ T = TypeVar("T")
 
 _executor: ThreadPoolExecutor | None = None
 _lock = threading.Lock()
-_connections: set = set()
 
 
 def _get_executor() -> ThreadPoolExecutor:
@@ -34,7 +33,6 @@ def _get_executor() -> ThreadPoolExecutor:
 
 
 def _call(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    _connections.add(connection)
     try:
         return fn(*args, **kwargs)
     except (InterfaceError, OperationalError):
@@ -49,6 +47,10 @@ async def run_db(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     return await sync_to_async(_call, thread_sensitive=False, executor=_get_executor())(fn, *args, **kwargs)
 
 
+def _close_connection() -> None:
+    connection.close()  # resolved in the worker thread: its own connection
+
+
 def shutdown() -> None:
     """Close the engine threads' connections and stop the pool (tests, shutdown)."""
     global _executor
@@ -57,8 +59,7 @@ def shutdown() -> None:
     if executor is None:
         return
     workers = getattr(executor, "_max_workers", 1)
-    futures = [executor.submit(connection.close) for _ in range(workers * 2)]
+    futures = [executor.submit(_close_connection) for _ in range(workers * 2)]
     for future in futures:
         future.result()
     executor.shutdown(wait=True)
-    _connections.clear()
