@@ -1,3 +1,7 @@
-from typing import Any
+from django.urls import path
 
-urlpatterns: list[Any] = []
+from apps.providers.apis import ModelListApi
+
+urlpatterns = [
+    path("models", ModelListApi.as_view(), name="models"),
+]
