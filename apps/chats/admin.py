@@ -91,6 +91,7 @@ class MessageAdmin(admin.ModelAdmin):
     search_fields = ("content",)
     raw_id_fields = ("chat",)
     readonly_fields = ("id", "updated_at")
+    ordering = ("-created_at", "-id")  # filtered by chat, this walks message_chat_keyset
     show_full_result_count = False  # no second COUNT(*) over a huge table
 
     @admin.display(description="content")
@@ -107,6 +108,7 @@ class RunAdmin(admin.ModelAdmin):
     search_fields = ("chat__title", "error_message", "provider_request_id")
     raw_id_fields = ("chat", "user_message", "assistant_message")
     readonly_fields = ("id", "timeline")
+    ordering = ("-started_at",)
     show_full_result_count = False
 
     @admin.display(description="event timeline")
