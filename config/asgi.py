@@ -8,10 +8,10 @@ django_asgi_app = get_asgi_application()  # before importing anything that touch
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
 from apps.core.auth import ApiKeyAuthMiddleware  # noqa: E402
+from apps.streaming.security import allowed_hosts_origin_validator  # noqa: E402
 from config.routing import http_routes, websocket_routes  # noqa: E402
 
 _django_fallback = re_path(r"", django_asgi_app)  # type: ignore[arg-type]
@@ -22,7 +22,7 @@ application = ProtocolTypeRouter(
         "http": AuthMiddlewareStack(
             ApiKeyAuthMiddleware(URLRouter([*http_routes, _django_fallback]))
         ),
-        "websocket": AllowedHostsOriginValidator(
+        "websocket": allowed_hosts_origin_validator(
             AuthMiddlewareStack(ApiKeyAuthMiddleware(URLRouter(websocket_routes)))
         ),
     }
