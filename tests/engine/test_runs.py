@@ -99,7 +99,7 @@ async def test_streamed_text_is_stored_flushed_while_streaming_and_ends_complete
     final = await Message.objects.aget(pk=handle.assistant_message_id)
     assert final.status == "complete"
     assert final.content == streamed == "".join(f"tok{i} " for i in range(60))
-    assert [e for e in events if e["type"] == "assistant.message"][0]["text"] == streamed
+    assert next(e for e in events if e["type"] == "assistant.message")["text"] == streamed
     assert all(s and streamed.startswith(s) for s in snapshots), snapshots
     assert len(snapshots[1]) > len(snapshots[0])
 
@@ -119,7 +119,7 @@ async def test_usage_and_cost_are_recorded_per_message_and_run(tenant_async, fak
     fake_openai.set_script(text_script(5, usage=(1000, 500)))
     handle = await engine.start_run(await make_request(tenant_async, model=FAKE_MODEL))
     events = await collect(await engine.subscribe(handle.run_id))
-    usage = [e for e in events if e["type"] == "session.usage_info"][0]
+    usage = next(e for e in events if e["type"] == "session.usage_info")
     expected = cost_for(registry.resolve_model(FAKE_MODEL), 1000, 500)
     assert expected > 0
     assert (usage["inputTokens"], usage["outputTokens"]) == (1000, 500)
@@ -260,7 +260,7 @@ async def test_compaction_summarises_older_turns_when_history_exceeds_the_budget
     events = await collect(await engine.subscribe(handle.run_id))
     types = [e["type"] for e in events]
     assert types.index("session.compaction_start") < types.index("session.compaction_complete")
-    assert [e for e in events if e["type"] == "session.compaction_complete"][0]["summaryTokens"] > 0
+    assert next(e for e in events if e["type"] == "session.compaction_complete")["summaryTokens"] > 0
     summary = await Message.objects.aget(chat=chat, role="system")
     assert summary.content == "Summary: a blog." and summary.parts["kind"] == "compaction"
     answer_request = fake_openai.requests[-1].body

@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 import uvicorn
 
-from tests.engine.conftest import fast_engine, fake_openai, runtime_cleanup, tenant_async  # noqa: F401
+from tests.engine.conftest import fake_openai, fast_engine, runtime_cleanup, tenant_async  # noqa: F401
 
 
 @dataclass
