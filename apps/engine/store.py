@@ -276,7 +276,15 @@ def runs_reap_stale(*, stale_after_s: float) -> list[str]:
                 payload={"error": "interrupted", "message": INTERRUPTED_MESSAGE, "retry": True},
             )
             message_id = str(run.assistant_message_id)
-            Message.objects.filter(pk=message_id).update(status=Message.Status.INTERRUPTED)
+            # The text flush is less frequent than the event flush: rebuild the partial
+            # answer from the persisted deltas when they hold more.
+            deltas = RunEvent.objects.filter(run=run, type=ev.MESSAGE_DELTA).order_by("seq")
+            partial = "".join(d.get("delta", "") for d in deltas.values_list("payload", flat=True))
+            message = Message.objects.filter(pk=message_id).first()
+            fields: dict[str, Any] = {"status": Message.Status.INTERRUPTED}
+            if message is not None and len(partial) > len(message.content):
+                fields["content"] = partial
+            Message.objects.filter(pk=message_id).update(**fields)
             Run.objects.filter(pk=run.pk).update(
                 status=Run.Status.INTERRUPTED,
                 finished_at=timezone.now(),

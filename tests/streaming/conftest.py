@@ -54,11 +54,20 @@ class SSEEvent:
 
 async def read_sse(response: aiohttp.ClientResponse, *, limit: int | None = None,
                    comments: list[str] | None = None) -> list[SSEEvent]:
-    """Parse SSE frames until the body ends (or ``limit`` frames)."""
+    """Parse SSE frames until the body ends (or ``limit`` frames).
+
+    Bytes read past the last returned frame are kept on the response for the next call.
+    """
     events: list[SSEEvent] = []
-    buffer = ""
-    async for chunk in response.content.iter_any():
-        buffer += chunk.decode()
+    buffer = getattr(response, "_sse_buffer", "")
+
+    async def chunks() -> AsyncIterator[str]:
+        yield ""
+        async for chunk in response.content.iter_any():
+            yield chunk.decode()
+
+    async for chunk in chunks():
+        buffer += chunk
         while "\n\n" in buffer:
             frame, buffer = buffer.split("\n\n", 1)
             fields: dict[str, list[str]] = {}
@@ -79,5 +88,7 @@ async def read_sse(response: aiohttp.ClientResponse, *, limit: int | None = None
             events.append(SSEEvent(int(fields["id"][0]) if "id" in fields else None,
                                    fields.get("event", [None])[0], data))
             if limit is not None and len(events) >= limit:
+                response._sse_buffer = buffer  # type: ignore[attr-defined]
                 return events
+    response._sse_buffer = buffer  # type: ignore[attr-defined]
     return events
