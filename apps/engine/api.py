@@ -188,7 +188,9 @@ async def _heartbeat(active: ActiveRun) -> None:
     while True:
         await asyncio.sleep(interval)  # a periodic timer
         try:
-            if await run_db(store.run_heartbeat, run_id=active.run_id):
+            stop = await run_db(store.run_heartbeat, run_id=active.run_id)
+            active.db_writes += 1
+            if stop:
                 active.request_stop("stop")
         except Exception:
             logger.warning("heartbeat of run %s failed", active.run_id, exc_info=True)

@@ -404,10 +404,12 @@ async def _finish(
         from apps.core.limits import credit_settle
 
         await run_db(credit_settle, workspace_id=ctx.workspace_id, reserved=ctx.reserved_credit, actual=cost)
+        active.db_writes += 1
     except Exception:
         logger.exception("credit settlement failed for run %s", active.run_id)
     active.deliver(terminal)
     active.runtime.unregister(active)
     await active.runtime.publish_events(active.run_id, [active.log_event(s) for s, _, _ in batch])
     await active.runtime.leave(active.run_id)
-    logger.info("run %s ended %s at %s", active.run_id, status, timezone.now().isoformat())
+    logger.info("run %s ended %s at %s db_writes=%d", active.run_id, status, timezone.now().isoformat(),
+                active.db_writes)
