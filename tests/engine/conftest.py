@@ -13,8 +13,8 @@ from apps.engine import db as engine_db
 from apps.engine.api import RunRequest
 from apps.engine.runtime import get_runtime
 from tests.conftest import Tenant, make_tenant
-from tests.fakes.common import Script
 from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.script import Script
 
 FAKE_MODEL = "gpt-4o"
 

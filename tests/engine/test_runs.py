@@ -15,7 +15,7 @@ from apps.engine.runtime import local_runs
 from apps.providers import registry
 from apps.providers.pricing import cost_for
 from tests.engine.conftest import FAKE_MODEL, collect, make_request, text_script
-from tests.fakes.common import Script
+from tests.fakes.script import Script
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
