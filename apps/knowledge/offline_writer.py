@@ -72,6 +72,10 @@ def _plural(name: str) -> str:
     return slug + "s"
 
 
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
 def _request(ctx: _Context) -> str:
     if not ctx.request_text:
         return "_No request text was given._"
@@ -186,13 +190,13 @@ def _security_assets(ctx: _Context) -> str:
 def _invariants(ctx: _Context) -> str:
     lines = []
     for entity in ctx.facts.entities:
-        lines += [f"* Every {entity.name} has a {f.name}." for f in entity.fields if f.required]
+        lines += [f"* Every {entity.name} has {_article(f.name)} {f.name}." for f in entity.fields if f.required]
         lines += [f"* No two {entity.name} records share the same {f.name}." for f in entity.fields if f.unique]
     for rel in ctx.facts.relationships:
         if rel.kind == "one-to-many":
-            lines.append(f"* A {rel.target} belongs to exactly one {rel.source}.")
+            lines.append(f"* {_article(rel.target).capitalize()} {rel.target} belongs to exactly one {rel.source}.")
         elif rel.kind == "one-to-one":
-            lines.append(f"* A {rel.source} has at most one {rel.target}.")
+            lines.append(f"* {_article(rel.source).capitalize()} {rel.source} has at most one {rel.target}.")
     return "\n".join(lines) or TO_BE_DECIDED
 
 

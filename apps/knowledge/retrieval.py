@@ -109,6 +109,7 @@ def search_vectors(
     ef_search: int | None = None,
     iterative_scan: str | None = None,
     exact: bool = False,
+    fallback: bool = True,
 ) -> list[VectorHit]:
     """The ``limit`` nearest chunks of one project, by cosine distance, nearest first.
 
@@ -116,6 +117,8 @@ def search_vectors(
         model_id: only chunks of documents embedded with this model.
         doc_types: only chunks of documents of these types.
         exact: skip the HNSW index (an exact scan of the project's chunks).
+        fallback: when the index scan returns fewer than ``limit`` rows although the
+            project has more, answer with the exact scan.
     """
     literal = vector if isinstance(vector, str) else "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
     where, params = _filters(project_id, model_id, doc_types)
@@ -131,7 +134,7 @@ def search_vectors(
         _configure_scan(cursor, ef_search=ef_search, iterative_scan=iterative_scan)
         cursor.execute(sql, [literal, *params, literal, limit])
         hits = [VectorHit(int(row[0]), float(row[1])) for row in cursor.fetchall()]
-        if len(hits) < limit and not exact:
+        if len(hits) < limit and fallback and not exact:
             cursor.execute(
                 f"SELECT count(*) FROM (SELECT 1 FROM knowledge_chunk c WHERE {where} LIMIT %s) s",
                 [*params, limit],

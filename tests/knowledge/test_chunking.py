@@ -1,6 +1,7 @@
 """Chunking on real documents: the repo's docs, a SPEC-like fixture, Python and JavaScript."""
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def test_long_section_is_split_within_bounds_with_overlap() -> None:
     assert all(chunk.char_count <= 400 for chunk in chunks)
     rule = [c for c in chunks if c.heading_path.endswith("2.2 Rule engine")]
     assert len(rule) >= 3
-    for previous, current in zip(rule, rule[1:], strict=False):
+    for previous, current in itertools.pairwise(rule):
         # Each continuation starts with (a sentence- or word-aligned) tail of its predecessor.
         head = current.text[:40]
         assert head.split()[0] in previous.text[-120:], (previous.text[-120:], head)

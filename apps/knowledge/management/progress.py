@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from typing import Any
+
+from django.core.management.base import OutputWrapper
 
 
 class ProgressBar:
-    def __init__(self, total: int, *, label: str = "", width: int = 30, stream: TextIO | None = None) -> None:
+    def __init__(self, total: int, *, label: str = "", width: int = 30, stream: Any = None) -> None:
         self.total = max(total, 0)
         self.label = label
         self.width = width
@@ -30,17 +32,23 @@ class ProgressBar:
         line = (f"{self.label}[{bar}] {self.done}/{self.total} {fraction * 100:5.1f}% "
                 f"{elapsed:6.1f}s {note[-50:]}")
         if self._interactive:
-            self.stream.write("\r" + line.ljust(110))
+            self._write("\r" + line.ljust(110))
         else:
             # Logs get a line per 5 % (or every 2 s), not one per file.
             step = int(fraction * 20)
             if step == self._last_step and self.done != self.total and elapsed - self._last_line_at < 2:
                 return
             self._last_step, self._last_line_at = step, elapsed
-            self.stream.write(line + "\n")
+            self._write(line + "\n")
         self.stream.flush()
+
+    def _write(self, text: str) -> None:
+        if isinstance(self.stream, OutputWrapper):  # a command's stderr: no automatic newline
+            self.stream.write(text, ending="")
+        else:
+            self.stream.write(text)
 
     def close(self) -> None:
         if self._interactive:
-            self.stream.write("\n")
+            self._write("\n")
             self.stream.flush()

@@ -63,7 +63,7 @@ class Command(BaseCommand):
         limit = max_document_bytes()
         counts: Counter[str] = Counter()
         chunks = 0
-        bar = ProgressBar(len(files), label="ingest ")
+        bar = ProgressBar(len(files), label="ingest ", stream=self.stderr)
         for file, document_path in files:
             outcome, added = self._ingest_one(project, file, document_path, options["doc_type"], limit)
             counts[outcome] += 1

@@ -37,7 +37,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Nothing to reindex: every document is embedded with {model_id}.")
             return
         counts: Counter[str] = Counter()
-        bar = ProgressBar(len(ids), label="reindex ")
+        bar = ProgressBar(len(ids), label="reindex ", stream=self.stderr)
         for document_id, path in ids:
             document = document_process(document_id=document_id, force=True)
             counts[document.status if document else "deleted"] += 1
