@@ -41,9 +41,13 @@ def dsl_diff(before: Dsl | None, after: Dsl | None) -> dict[str, Any]:
             touched = True
         if touched:
             entities_changed.append(name)
-    for name in new.keys() - old.keys():
-        for field, definition in new[name].get("fields", {}).items():
-            fields_added.append({"entity": name, "field": field, "definition": definition})
+    for name in new:
+        if name not in old:
+            for field, definition in new[name].get("fields", {}).items():
+                fields_added.append({"entity": name, "field": field, "definition": definition})
+    for name in old:
+        if name not in new:
+            fields_removed.extend({"entity": name, "field": field} for field in old[name].get("fields", {}))
     old_rels = {relationship_key(r): r for r in (before or {}).get("relationships", [])}
     new_rels = {relationship_key(r): r for r in (after or {}).get("relationships", [])}
     order = list(new)

@@ -51,7 +51,8 @@ def _object(path: str, raw: object, allowed: frozenset[str]) -> dict[str, Any]:
         raise DomainValidationError(path, "must be an object")
     unknown = sorted(set(raw) - allowed)
     if unknown:
-        raise DomainValidationError(f"{path}.{unknown[0]}", f"unknown key; allowed: {', '.join(sorted(allowed))}")
+        where = f"{path}.{unknown[0]}" if path else unknown[0]
+        raise DomainValidationError(where, f"unknown key; allowed: {', '.join(sorted(allowed))}")
     return raw
 
 

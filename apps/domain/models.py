@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 
 from apps.chats.models import Chat, Message
+from apps.domain.fields import OrderedJSONField
 
 
 class DomainModelVersion(models.Model):
@@ -23,12 +24,12 @@ class DomainModelVersion(models.Model):
     chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="domain_versions")
     version = models.PositiveIntegerField()
     # {"entities": {...}, "relationships": [...]} in canonical form (apps.domain.schema)
-    dsl = models.JSONField(default=dict)
+    dsl = OrderedJSONField(default=dict)
     phase = models.CharField(max_length=20, choices=Phase.choices, default=Phase.CLARIFYING)
     readiness = models.PositiveSmallIntegerField(default=0)
     confidence = models.FloatField(default=0.0)
     # what changed against the previous version (apps.domain.diff.dsl_diff)
-    diff = models.JSONField(default=dict, blank=True)
+    diff = OrderedJSONField(default=dict, blank=True)
     source_message = models.ForeignKey(
         Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

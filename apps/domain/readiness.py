@@ -137,8 +137,9 @@ def next_phase(previous: str | None, *, entity_count: int, readiness: int, confi
     * no entities → ``clarifying``; the model may also ask to go back to ``clarifying``;
     * ``clarifying`` → ``proposing`` when the first entities arrive: a first proposal
       always goes back to the person, never straight to ready;
-    * ``proposing`` → ``refining`` on the next update that changes something;
-    * ``proposing``/``refining`` → ``ready`` when readiness ≥ 85 and confidence ≥ 0.75;
+    * ``proposing`` → ``refining`` on the next update that changes something, or straight
+      to ``ready`` when that update meets the bar (readiness ≥ 85, confidence ≥ 0.75);
+    * ``refining`` → ``ready`` when the bar is met;
     * ``ready`` → ``refining`` when either falls below its bar;
     * a requested ``proposing``/``refining`` is honoured when there are entities, a
       requested ``ready`` only when the bar is met.
@@ -153,10 +154,6 @@ def next_phase(previous: str | None, *, entity_count: int, readiness: int, confi
         return "ready" if gate else current
     if requested in ("proposing", "refining"):
         return requested
-    if gate:
-        return "ready"
-    if current == "ready":
-        return "refining"
-    if current == "proposing" and changed:
-        return "refining"
-    return current
+    if current == "proposing" and not changed:
+        return "proposing"
+    return "ready" if gate else "refining"

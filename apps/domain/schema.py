@@ -71,7 +71,8 @@ def check_name(path: str, name: object, what: str) -> str:
 def _check_keys(path: str, raw: dict[str, Any], allowed: frozenset[str], what: str) -> None:
     unknown = sorted(set(raw) - allowed)
     if unknown:
-        raise _fail(f"{path}.{unknown[0]}", f"unknown key in {what}; allowed: {', '.join(sorted(allowed))}")
+        where = f"{path}.{unknown[0]}" if path else unknown[0]
+        raise _fail(where, f"unknown key in {what}; allowed: {', '.join(sorted(allowed))}")
 
 
 def _check_bool(path: str, value: object) -> bool:

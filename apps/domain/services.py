@@ -7,6 +7,7 @@ from typing import Any, Literal
 from django.db import transaction
 
 from apps.chats.models import Chat, Message
+from apps.core.errors import Conflict
 from apps.domain.diff import diff_is_empty, dsl_diff
 from apps.domain.merge import empty_dsl, merge_update, validate_update
 from apps.domain.models import DomainModelVersion
@@ -25,7 +26,8 @@ class AppliedUpdate:
     phase_changed: str | None  # the new phase when it changed (the engine emits dsl.phase)
 
 
-def _store(*, chat: Chat, build: Any, source_message: Message | None, author: Author) -> AppliedUpdate:
+def _store(*, chat: Chat, build: Any, source_message: Message | None, author: Author,
+           base_version: int | None = None) -> AppliedUpdate:
     """Lock the chat, read the latest version, let ``build`` compute the next model, store it.
 
     ``build(current_dsl) -> (new_dsl, requested_phase, confidence | None)``. The row lock
@@ -34,6 +36,10 @@ def _store(*, chat: Chat, build: Any, source_message: Message | None, author: Au
     with transaction.atomic():
         Chat.objects.select_for_update().filter(pk=chat.pk).first()
         latest = DomainModelVersion.objects.filter(chat=chat).order_by("-version").first()
+        latest_number = latest.version if latest is not None else 0
+        if base_version is not None and base_version != latest_number:
+            raise Conflict(f"The domain model is at version {latest_number}, not {base_version}: "
+                           f"reload it and apply your edit again.", extra={"version": latest_number})
         current = latest.dsl if latest is not None else empty_dsl()
         new_dsl, requested, confidence = build(current)
         if confidence is None:
@@ -48,7 +54,7 @@ def _store(*, chat: Chat, build: Any, source_message: Message | None, author: Au
             return AppliedUpdate(version_payload(latest), latest.version, diff, None)
         version = DomainModelVersion.objects.create(
             chat=chat,
-            version=(latest.version if latest is not None else 0) + 1,
+            version=latest_number + 1,
             dsl=new_dsl,
             phase=phase,
             readiness=readiness,
@@ -84,11 +90,16 @@ def domain_model_apply_update(*, chat: Chat, arguments: dict[str, Any], source_m
 
 
 def domain_model_replace(*, chat: Chat, dsl: dict[str, Any], author: Author = "person",
-                         source_message: Message | None = None) -> AppliedUpdate:
+                         source_message: Message | None = None, base_version: int | None = None
+                         ) -> AppliedUpdate:
     """Replace the whole model (REST ``PUT``), validated like any update.
 
+    Args:
+        dsl: a whole document ``{entities, relationships, phase?, confidence?}``.
+        base_version: when given, the version the edit was made on; another one is a conflict.
     Raises:
         DomainValidationError: the document is invalid; the stored model is untouched.
+        Conflict: ``base_version`` is not the current version.
     """
     document = validate_dsl(dsl)
     new_dsl = {"entities": document["entities"], "relationships": document["relationships"]}
@@ -96,4 +107,5 @@ def domain_model_replace(*, chat: Chat, dsl: dict[str, Any], author: Author = "p
     def build(current: dict[str, Any]) -> tuple[dict[str, Any], str | None, float | None]:
         return new_dsl, document.get("phase"), document.get("confidence")
 
-    return _store(chat=chat, build=build, source_message=source_message, author=author)
+    return _store(chat=chat, build=build, source_message=source_message, author=author,
+                  base_version=base_version)

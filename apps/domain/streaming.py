@@ -75,7 +75,7 @@ class DomainArgumentStream:
         self._stack: list[_Frame] = []
         self._started = False
         self._broken = False
-        self._scan = json.JSONDecoder().scan_once
+        self._scan: Any = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
         self._dsl = copy_dsl(current.get("domainModel"))
         self._entities: dict[str, Any] = self._dsl["entities"]
         self._relationships: list[dict[str, Any]] = self._dsl["relationships"]
@@ -136,7 +136,7 @@ class DomainArgumentStream:
         """Consume as much of ``buf`` as is complete; return where the unread text starts."""
         pos, end, stack = 0, len(buf), self._stack
         if not self._started:
-            pos = _WS.match(buf).end()
+            pos = _WS.match(buf).end()  # type: ignore[union-attr]
             if pos == end:
                 return pos
             if buf[pos] != "{":
@@ -161,7 +161,7 @@ class DomainArgumentStream:
             if expect == KEY_OR_END:
                 key = _KEY.match(buf, pos)
                 if key is None:
-                    pos = _WS.match(buf, pos).end()
+                    pos = _WS.match(buf, pos).end()  # type: ignore[union-attr]
                     if pos < end and buf[pos] == "}":
                         self._close(stack.pop())
                         pos += 1
@@ -174,14 +174,14 @@ class DomainArgumentStream:
                 frame.expect = VALUE
                 pos = key.end()
             elif expect == ITEM_OR_END:
-                pos = _WS.match(buf, pos).end()
+                pos = _WS.match(buf, pos).end()  # type: ignore[union-attr]
                 if pos < end and buf[pos] == "]":
                     self._close(stack.pop())
                     pos += 1
                     continue
                 frame.expect = VALUE
             else:
-                pos = _WS.match(buf, pos).end()
+                pos = _WS.match(buf, pos).end()  # type: ignore[union-attr]
             if pos >= end:
                 break
             child = self._child_role(frame)
