@@ -43,6 +43,8 @@ from apps.providers.loop_local import LoopLocal
 Transport = Literal["aiohttp", "httpx"]
 
 MIN_THINKING_BUDGET = 1024  # the API's floor for thinking.budget_tokens
+ADAPTIVE_THINKING_FROM = (4, 6)  # Claude versions that take thinking.type "adaptive"
+LAST_SAMPLING_VERSION = (4, 6)  # later models reject temperature / top_p / top_k
 _STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "tool_use": "tool_calls",
                  "max_tokens": "length", "refusal": "content_filter"}
 
@@ -64,7 +66,7 @@ class AnthropicProvider:
 
     def __init__(self, *, api_key: str, base_url: str | None = None, transport: Transport = "aiohttp",
                  connect_timeout: float = 10.0, read_timeout: float = 600.0,
-                 default_max_tokens: int = 8192, thinking_budget: int = 4096,
+                 default_max_tokens: int = 16_384, thinking_budget: int = 4096,
                  max_output_tokens: Mapping[str, int] | None = None) -> None:
         self.api_key = api_key
         self.base_url = base_url or None
@@ -171,6 +173,7 @@ class AnthropicProvider:
 
     def request_params(self, request: ProviderRequest) -> dict[str, Any]:
         system, messages = to_anthropic_messages(request)
+        version = claude_version(request.model)
         model_limit = self.max_output_tokens.get(request.model)
         max_tokens = request.max_tokens or self.default_max_tokens
         if model_limit:
@@ -182,10 +185,13 @@ class AnthropicProvider:
             params["tools"] = [{"name": t.name, "description": t.description, "input_schema": t.parameters}
                                for t in request.tools]
         thinking = request.reasoning and not _continues_tool_turn(request.messages)
-        if thinking:
+        if thinking and version is not None and version >= ADAPTIVE_THINKING_FROM:
+            # Claude 4.6+ decides how much to think; 4.7+ and 5 reject a fixed budget.
+            params["thinking"] = {"type": "adaptive", "display": "summarized"}
+        elif thinking:
             # budget_tokens counts inside max_tokens and must be >= 1024 and < max_tokens: the
             # budget is added on top so the visible answer keeps the length asked for, within
-            # the model's limit. Thinking allows no temperature other than the default.
+            # the model's limit.
             budget = self.thinking_budget
             total = max_tokens + budget
             if model_limit:
@@ -197,8 +203,12 @@ class AnthropicProvider:
             else:
                 thinking = False
         params["max_tokens"] = max_tokens
-        if request.temperature is not None and not thinking:
-            params["temperature"] = min(request.temperature, 1.0)  # Anthropic's range is 0–1
+        sampling = version is None or version <= LAST_SAMPLING_VERSION
+        if request.temperature is not None and sampling and not thinking:
+            # The API deprecated sampling parameters (models after Opus 4.6 reject them) and the
+            # SDK dropped them from its signature; older models still take them in the body.
+            # Thinking allows none. Clamped to Anthropic's 0–1 range.
+            params["extra_body"] = {"temperature": min(request.temperature, 1.0)}
         return params
 
     def to_provider_error(self, exc: BaseException) -> ProviderError:
@@ -265,6 +275,18 @@ def _blocks(message: ChatMessage) -> list[dict[str, Any]]:
             blocks.append({"type": "tool_use", "id": call.id, "name": call.name,
                            "input": _arguments_object(call.arguments)})
     return blocks
+
+
+def claude_version(model: str) -> tuple[int, int] | None:
+    """(major, minor) from a Claude model id, whichever order it uses; None when it has none.
+
+    ``claude-sonnet-4-6`` → (4, 6), ``claude-3-5-sonnet-latest`` → (3, 5),
+    ``claude-opus-4-20250514`` → (4, 0): an 8-digit date is not a version.
+    """
+    numbers = [int(part) for part in model.split("-") if part.isdigit() and len(part) < 8]
+    if not numbers:
+        return None
+    return numbers[0], numbers[1] if len(numbers) > 1 else 0
 
 
 def _arguments_object(arguments: str) -> dict[str, Any]:

@@ -25,6 +25,8 @@ class ModelSerializer(serializers.Serializer):
     maxOutputTokens = serializers.IntegerField()
     available = serializers.BooleanField(help_text="the provider of this model is configured")
     pricing = ModelPricingSerializer()
+    upstreamModel = serializers.CharField(help_text="the model id sent to the provider")
+    note = serializers.CharField(allow_blank=True, help_text="lifecycle remarks, e.g. a retired name")
 
 
 def _model_row(info: ModelInfo) -> dict[str, Any]:
@@ -36,6 +38,8 @@ def _model_row(info: ModelInfo) -> dict[str, Any]:
         "maxOutputTokens": info.max_output_tokens,
         "available": info.available,
         "pricing": {"input": float(price.input), "output": float(price.output)},
+        "upstreamModel": info.upstream_model,
+        "note": info.note,
     }
 
 

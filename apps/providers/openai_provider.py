@@ -50,7 +50,7 @@ OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
 # Placeholder key for local servers (Ollama, LM Studio) that ignore it; the SDK insists on one.
 LOCAL_SERVER_KEY = "not-needed"
 # OpenAI's reasoning models take no temperature and want max_completion_tokens.
-_OPENAI_REASONING_PREFIXES = ("gpt-5", "o1", "o3", "o4")
+_OPENAI_REASONING_PREFIXES = ("gpt-5", "gpt-6", "o1", "o3", "o4")
 # Delta fields in which OpenAI-compatible servers stream reasoning text, in order of preference
 # (DeepSeek and vLLM: reasoning_content; OpenRouter, Ollama and newer vLLM: reasoning).
 _REASONING_FIELDS = ("reasoning_content", "reasoning")

@@ -27,8 +27,10 @@ def _price(input_usd: str, output_usd: str) -> Price:
 
 FREE = _price("0", "0")
 
-# Keyed by ModelInfo.family, so ``claude-3.5-sonnet`` and ``anthropic/claude-3.5-sonnet`` share a row.
+# Keyed by ModelInfo.family (see apps.providers.catalogue), so ``claude-3.5-sonnet`` and
+# ``anthropic/claude-3.5-sonnet`` bill as the model that serves them. Vendor list prices, 2026-10.
 PRICES: dict[str, Price] = {
+    "gpt-5.6-terra": _price("2.50", "15.00"),
     "gpt-5": _price("1.25", "10.00"),
     "gpt-5-mini": _price("0.25", "2.00"),
     "gpt-5-nano": _price("0.05", "0.40"),
@@ -37,21 +39,11 @@ PRICES: dict[str, Price] = {
     "gpt-4o": _price("2.50", "10.00"),
     "gpt-4o-mini": _price("0.15", "0.60"),
     "gpt-4-turbo": _price("10.00", "30.00"),
-    "o4-mini": _price("1.10", "4.40"),
-    "claude-sonnet-4": _price("3.00", "15.00"),
-    "claude-sonnet-4.5": _price("3.00", "15.00"),
-    "claude-opus-4": _price("15.00", "75.00"),
-    "claude-opus-4.1": _price("15.00", "75.00"),
+    "claude-sonnet-5.5": _price("2.00", "10.00"),
+    "claude-opus-5.5": _price("4.00", "20.00"),
+    "claude-sonnet-4.6": _price("3.00", "15.00"),
+    "claude-opus-4.8": _price("5.00", "25.00"),
     "claude-haiku-4.5": _price("1.00", "5.00"),
-    "claude-3.7-sonnet": _price("3.00", "15.00"),
-    "claude-3.5-sonnet": _price("3.00", "15.00"),
-    "claude-3.5-haiku": _price("0.80", "4.00"),
-    "gemini-2.5-pro": _price("1.25", "10.00"),
-    "gemini-2.5-flash": _price("0.30", "2.50"),
-    "llama-3.3-70b-instruct": _price("0.13", "0.40"),
-    "deepseek-chat": _price("0.27", "1.10"),
-    "deepseek-r1": _price("0.55", "2.19"),
-    "mistral-large": _price("2.00", "6.00"),
     "offline": FREE,
 }
 

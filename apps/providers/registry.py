@@ -1,7 +1,8 @@
 """The model registry: public model names → provider, upstream model id and limits.
 
-Names come in two styles. Bare names (``gpt-5``, ``claude-sonnet-4``) go to their vendor's
-own API when its key is set, else through OpenRouter. OpenRouter-style ``vendor/model``
+The built-in names come from ``apps.providers.catalogue``. They come in two styles. Bare
+names (``gpt-5``, ``claude-sonnet-4``) go to their vendor's own API when its key is set, else
+through OpenRouter. OpenRouter-style ``vendor/model``
 names (``anthropic/claude-3.5-sonnet``) go through OpenRouter when ``OPENROUTER_API_KEY`` is
 set, else to the vendor's own API. Names listed in ``OPENAI_MODELS`` are served by the
 configured OpenAI-compatible endpoint (``OPENAI_BASE_URL``: Ollama, vLLM, LM Studio …), and
@@ -25,14 +26,12 @@ from django.utils.module_loading import import_string
 
 from apps.core.errors import InvalidModel, NoProvider
 from apps.providers.base import Provider
+from apps.providers.catalogue import ALIASES, FAMILIES, PROVIDER_DEFAULTS, Family
 
 OFFLINE = "offline"
 OFFLINE_PROVIDER_PATH = "apps.providers.offline.OfflineProvider"
 OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
 
-# The default model of each provider, in the order the default is chosen.
-PROVIDER_DEFAULTS = (("anthropic", "claude-sonnet-4"), ("openai", "gpt-5-mini"),
-                     ("openrouter", "anthropic/claude-sonnet-4"))
 # Where each provider's key comes from, for error messages.
 PROVIDER_SETTINGS = {"openai": "OPENAI_API_KEY or OPENAI_BASE_URL", "anthropic": "ANTHROPIC_API_KEY",
                      "openrouter": "OPENROUTER_API_KEY"}
@@ -48,9 +47,11 @@ class ModelInfo:
         upstream_model: the model id sent to the provider.
         context_window / max_output_tokens: token limits.
         available: the provider is configured (a key or base URL is set).
-        family: the catalogue entry (pricing key) — the same for ``claude-3.5-sonnet`` and
-            ``anthropic/claude-3.5-sonnet``; "" for models known only from settings.
+        family: the upstream model family (the pricing key) — the same for
+            ``claude-3.5-sonnet`` and ``anthropic/claude-3.5-sonnet``; "" for models known
+            only from settings.
         reasoning: the model can stream reasoning (extended thinking).
+        note: lifecycle remarks (a retired name and what serves it, a shutdown date).
     """
 
     name: str
@@ -61,72 +62,36 @@ class ModelInfo:
     available: bool = True
     family: str = ""
     reasoning: bool = False
+    note: str = ""
 
 
 @dataclass(frozen=True)
 class _Entry:
     name: str
-    family: str
-    native: tuple[str, str] | None  # (provider, upstream id) of the vendor's own API
-    openrouter: str | None  # the OpenRouter model id
-    context_window: int
-    max_output_tokens: int
-    reasoning: bool = False
+    family: Family
+    note: str = ""
 
     @property
     def prefers_openrouter(self) -> bool:
         return "/" in self.name
 
 
-def _vendor_models() -> list[_Entry]:
-    # (public name, native provider, native id, OpenRouter id, context, max output, reasoning)
-    rows: list[tuple[str, str | None, str | None, str | None, int, int, bool]] = [
-        ("gpt-5", "openai", "gpt-5", "openai/gpt-5", 400_000, 128_000, True),
-        ("gpt-5-mini", "openai", "gpt-5-mini", "openai/gpt-5-mini", 400_000, 128_000, True),
-        ("gpt-5-nano", "openai", "gpt-5-nano", "openai/gpt-5-nano", 400_000, 128_000, True),
-        ("gpt-4.1", "openai", "gpt-4.1", "openai/gpt-4.1", 1_047_576, 32_768, False),
-        ("gpt-4.1-mini", "openai", "gpt-4.1-mini", "openai/gpt-4.1-mini", 1_047_576, 32_768, False),
-        ("gpt-4o", "openai", "gpt-4o", "openai/gpt-4o", 128_000, 16_384, False),
-        ("gpt-4o-mini", "openai", "gpt-4o-mini", "openai/gpt-4o-mini", 128_000, 16_384, False),
-        ("gpt-4-turbo", "openai", "gpt-4-turbo", "openai/gpt-4-turbo", 128_000, 4_096, False),
-        ("o4-mini", "openai", "o4-mini", "openai/o4-mini", 200_000, 100_000, True),
-        ("claude-sonnet-4", "anthropic", "claude-sonnet-4-20250514", "anthropic/claude-sonnet-4",
-         200_000, 64_000, True),
-        ("claude-sonnet-4.5", "anthropic", "claude-sonnet-4-5", "anthropic/claude-sonnet-4.5",
-         200_000, 64_000, True),
-        ("claude-opus-4", "anthropic", "claude-opus-4-20250514", "anthropic/claude-opus-4",
-         200_000, 32_000, True),
-        ("claude-opus-4.1", "anthropic", "claude-opus-4-1", "anthropic/claude-opus-4.1",
-         200_000, 32_000, True),
-        ("claude-haiku-4.5", "anthropic", "claude-haiku-4-5", "anthropic/claude-haiku-4.5",
-         200_000, 64_000, True),
-        ("claude-3.7-sonnet", "anthropic", "claude-3-7-sonnet-latest", "anthropic/claude-3.7-sonnet",
-         200_000, 64_000, True),
-        ("claude-3.5-sonnet", "anthropic", "claude-3-5-sonnet-latest", "anthropic/claude-3.5-sonnet",
-         200_000, 8_192, False),
-        ("claude-3.5-haiku", "anthropic", "claude-3-5-haiku-latest", "anthropic/claude-3.5-haiku",
-         200_000, 8_192, False),
-        # Reachable only through OpenRouter.
-        ("gemini-2.5-pro", None, None, "google/gemini-2.5-pro", 1_048_576, 65_536, True),
-        ("gemini-2.5-flash", None, None, "google/gemini-2.5-flash", 1_048_576, 65_535, True),
-        ("llama-3.3-70b-instruct", None, None, "meta-llama/llama-3.3-70b-instruct", 131_072, 16_384, False),
-        ("deepseek-chat", None, None, "deepseek/deepseek-chat", 163_840, 16_384, False),
-        ("deepseek-r1", None, None, "deepseek/deepseek-r1", 163_840, 32_768, True),
-        ("mistral-large", None, None, "mistralai/mistral-large", 131_072, 16_384, False),
-    ]
-    entries: list[_Entry] = []
-    for name, provider, native_id, router_id, context, output, reasoning in rows:
-        native = (provider, native_id) if provider and native_id else None
-        if native is not None:
-            entries.append(_Entry(name, name, native, router_id, context, output, reasoning))
-        if router_id:
-            entries.append(_Entry(router_id, name, native, router_id, context, output, reasoning))
+def _catalogue() -> dict[str, _Entry]:
+    entries: dict[str, _Entry] = {}
+    families = {family.key: family for family in FAMILIES}
+    for family in FAMILIES:
+        entries[family.key] = _Entry(family.key, family, family.note)
+        if family.openrouter:
+            entries[family.openrouter] = _Entry(family.openrouter, family, family.note)
+    for name, (key, note) in ALIASES.items():
+        entries[name] = _Entry(name, families[key], note)
     return entries
 
 
-CATALOGUE: dict[str, _Entry] = {entry.name: entry for entry in _vendor_models()}
+CATALOGUE: dict[str, _Entry] = _catalogue()
 OFFLINE_INFO = ModelInfo(name=OFFLINE, provider=OFFLINE, upstream_model=OFFLINE, context_window=32_768,
-                         max_output_tokens=4_096, family=OFFLINE)
+                         max_output_tokens=4_096, family=OFFLINE,
+                         note="deterministic and rule-based; needs no network or key")
 
 
 # --- settings ---------------------------------------------------------------------
@@ -161,35 +126,37 @@ def _openai_served_models() -> list[str]:
 
 
 def _info_for_entry(entry: _Entry, providers: set[str]) -> ModelInfo:
-    native_ok = entry.native is not None and entry.native[0] in providers
+    family = entry.family
+    native_ok = family.native is not None and family.native[0] in providers
     # The catalogue's OpenAI models need a real key; a bare OPENAI_BASE_URL serves OPENAI_MODELS.
-    if native_ok and entry.native is not None and entry.native[0] == "openai":
+    if native_ok and family.native is not None and family.native[0] == "openai":
         native_ok = bool(_setting("OPENAI_API_KEY", ""))
-    router_ok = entry.openrouter is not None and "openrouter" in providers
-    route: tuple[str, str] | None
+    router = ("openrouter", family.openrouter) if family.openrouter else None
+    candidates = [(family.native, native_ok), (router, "openrouter" in providers)]
     if entry.prefers_openrouter:
-        route = ("openrouter", entry.openrouter or "") if router_ok else (entry.native if native_ok else None)
-    else:
-        route = entry.native if native_ok else (("openrouter", entry.openrouter or "") if router_ok else None)
-    available = route is not None
-    if route is None:  # shown as unavailable, under the provider it would prefer
-        route = ("openrouter", entry.openrouter or "") if entry.prefers_openrouter or entry.native is None \
-            else entry.native
+        candidates.reverse()
+    routes = [(route, ok) for route, ok in candidates if route is not None]
+    usable = [route for route, ok in routes if ok]
+    available = bool(usable)
+    # An unavailable model is shown under the provider it would prefer.
+    route = usable[0] if usable else routes[0][0]
     provider, upstream = route
     return ModelInfo(name=entry.name, provider=provider, upstream_model=upstream,
-                     context_window=entry.context_window, max_output_tokens=entry.max_output_tokens,
-                     available=available, family=entry.family, reasoning=entry.reasoning)
+                     context_window=family.context_window, max_output_tokens=family.max_output_tokens,
+                     available=available, family=family.key, reasoning=family.reasoning, note=entry.note)
 
 
 def _settings_model(name: str, provider: str, providers: set[str]) -> ModelInfo:
     known = CATALOGUE.get(name)
-    return ModelInfo(
-        name=name, provider=provider, upstream_model=name,
-        context_window=known.context_window if known else int(_setting("OPENAI_MODELS_CONTEXT_WINDOW", 32_768)),
-        max_output_tokens=known.max_output_tokens if known else int(
-            _setting("OPENAI_MODELS_MAX_OUTPUT_TOKENS", 4_096)),
-        available=provider in providers, family=known.family if known else "",
-        reasoning=known.reasoning if known else False)
+    if known is not None:
+        family = known.family
+        return ModelInfo(name=name, provider=provider, upstream_model=name, context_window=family.context_window,
+                         max_output_tokens=family.max_output_tokens, available=provider in providers,
+                         family=family.key, reasoning=family.reasoning)
+    return ModelInfo(name=name, provider=provider, upstream_model=name,
+                     context_window=int(_setting("OPENAI_MODELS_CONTEXT_WINDOW", 32_768)),
+                     max_output_tokens=int(_setting("OPENAI_MODELS_MAX_OUTPUT_TOKENS", 4_096)),
+                     available=provider in providers)
 
 
 def all_models() -> list[ModelInfo]:
@@ -264,7 +231,7 @@ def _provider_config(provider: str) -> tuple[Any, ...]:
                 _setting("OPENROUTER_BASE_URL", "") or OPENROUTER_BASE_URL, transport, timeouts)
     if provider == "anthropic":
         return (provider, _setting("ANTHROPIC_API_KEY", ""), _setting("ANTHROPIC_BASE_URL", ""), transport,
-                timeouts, int(_setting("ANTHROPIC_DEFAULT_MAX_TOKENS", 8192)),
+                timeouts, int(_setting("ANTHROPIC_DEFAULT_MAX_TOKENS", 16_384)),
                 int(_setting("ANTHROPIC_THINKING_BUDGET", 4096)))
     if provider == OFFLINE:
         return (provider, _setting("OFFLINE_TOKEN_DELAY_MS", 15))
@@ -286,8 +253,8 @@ def _build(config: tuple[Any, ...]) -> Provider:
         return module.OpenAIProvider(name="openai", api_key=config[1],  # type: ignore[no-any-return]
                                      base_url=config[2] or None, **common)
     module = importlib.import_module("apps.providers.anthropic_provider")
-    limits = {e.native[1]: e.max_output_tokens for e in CATALOGUE.values()
-              if e.native is not None and e.native[0] == "anthropic"}
+    limits = {f.native[1]: f.max_output_tokens for f in FAMILIES
+              if f.native is not None and f.native[0] == "anthropic"}
     return module.AnthropicProvider(  # type: ignore[no-any-return]
         api_key=config[1], base_url=config[2] or None, default_max_tokens=config[5],
         thinking_budget=config[6], max_output_tokens=limits, **common)

@@ -28,6 +28,12 @@ _ERROR_TYPES = {
 }
 
 
+def _generation(model: str) -> tuple[int, ...]:
+    """(major, minor) of a Claude id such as claude-opus-4-8 or claude-3-5-sonnet; () if none."""
+    numbers = [int(p) for p in model.split("-") if p.isdigit() and len(p) < 8]
+    return tuple(numbers[:2]) if numbers else ()
+
+
 class FakeAnthropic(FakeUpstream):
     kind = "anthropic"
     api_prefix = ""
@@ -50,7 +56,9 @@ class FakeAnthropic(FakeUpstream):
         return sse(self.error_body(script.error_type or "overloaded_error", script.error_message), "error")
 
     def check_request(self, request: web.Request, body: Any) -> tuple[int, str] | None:
-        if self.api_key is not None and request.headers.get("x-api-key") != self.api_key:
+        # SDK releases differ: older ones send the key as x-api-key, newer ones as a bearer token.
+        presented = {request.headers.get("x-api-key"), request.headers.get("Authorization", "")[7:] or None}
+        if self.api_key is not None and self.api_key not in presented:
             return 401, "invalid x-api-key"
         if not request.headers.get("anthropic-version"):
             return 400, "anthropic-version header is required"
@@ -59,6 +67,11 @@ class FakeAnthropic(FakeUpstream):
         if not isinstance(body.get("max_tokens"), int):
             return 400, "max_tokens: Field required"
         thinking = body.get("thinking") or {}
+        if _generation(body["model"]) >= (4, 7):  # Opus 4.7+, Claude 5: no budgets, no sampling
+            if thinking.get("type") == "enabled":
+                return 400, '"thinking.type.enabled" is not supported for this model'
+            if body.get("temperature") not in (None, 1, 1.0):
+                return 400, "temperature is not supported for this model"
         if thinking.get("type") == "enabled":
             budget = thinking.get("budget_tokens", 0)
             if budget < 1024 or budget >= body["max_tokens"]:
