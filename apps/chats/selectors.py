@@ -9,8 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import BooleanField, Q, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models import QuerySet
 
 from apps.chats.models import Chat, Message, Run, RunEvent
 from apps.core.errors import ValidationFailed
@@ -76,8 +75,9 @@ def history_cursor_decode(cursor: str) -> tuple[datetime, uuid.UUID]:
 def message_history_page(*, chat: Chat, before: str | None, limit: int) -> HistoryPage:
     """The ``limit`` messages just older than the ``before`` cursor (the newest ones without it).
 
-    Walks the index ``message_chat_keyset`` backwards from a row-value position, so the cost
-    does not grow with depth and rows inserted meanwhile never shift a page (no OFFSET).
+    One query: it walks the index ``message_chat_keyset`` backwards from a row-value position,
+    so the cost does not grow with depth and rows inserted meanwhile never shift a page (no
+    OFFSET); each message's run comes from two index probes on the run's message keys.
 
     Raises:
         ValidationFailed: a bad cursor (field ``before``) or limit (field ``limit``).
@@ -86,41 +86,40 @@ def message_history_page(*, chat: Chat, before: str | None, limit: int) -> Histo
         raise ValidationFailed(
             f"limit must be between 1 and {settings.HISTORY_MAX_PAGE_SIZE}.", field="limit"
         )
-    queryset = Message.objects.filter(chat=chat)
+    params: list[object] = [chat.pk]
+    position = ""
     if before:
         created_at, message_id = history_cursor_decode(before)
-        created_col, id_col = (
-            f"{connection.ops.quote_name(Message._meta.db_table)}.{connection.ops.quote_name(name)}"
-            for name in ("created_at", "id")
-        )
-        # A row-value comparison is what lets Postgres seek straight into the index.
-        queryset = queryset.filter(
-            RawSQL(f"({created_col}, {id_col}) < (%s, %s)", (created_at, message_id),
-                   output_field=BooleanField())
-        )
-    rows = list(queryset.order_by("-created_at", "-id")[: limit + 1])
+        # The row-value comparison is what lets Postgres seek straight into the index.
+        position = "AND (m.created_at, m.id) < (%s, %s)"
+        params += [created_at, message_id]
+    messages, runs = (connection.ops.quote_name(model._meta.db_table) for model in (Message, Run))
+    # Raw SQL: this is the hottest read of the service, and the ORM's query building
+    # costs more than Postgres needs to answer it.
+    sql = f"""
+        SELECT m.*,
+               COALESCE((SELECT r.id FROM {runs} r WHERE r.user_message_id = m.id LIMIT 1),
+                        (SELECT r.id FROM {runs} r WHERE r.assistant_message_id = m.id LIMIT 1))
+                   AS run_ref
+          FROM {messages} m
+         WHERE m.chat_id = %s {position}
+         ORDER BY m.created_at DESC, m.id DESC
+         LIMIT %s"""
+    rows = list(Message.objects.raw(sql, [*params, limit + 1]))
     has_more = len(rows) > limit
     rows = rows[:limit]
     rows.reverse()
+    run_ids: dict[uuid.UUID, uuid.UUID] = {}
+    for row in rows:
+        run_ref = getattr(row, "run_ref", None)  # the annotation the query adds
+        if run_ref is not None:
+            run_ids[row.id] = run_ref
     return HistoryPage(
         messages=rows,
         next_cursor=history_cursor_encode(rows[0]) if has_more else None,
         has_more=has_more,
-        run_ids=_run_ids_for(rows),
+        run_ids=run_ids,
     )
-
-
-def _run_ids_for(messages: list[Message]) -> dict[uuid.UUID, uuid.UUID]:
-    ids = [message.id for message in messages]
-    if not ids:
-        return {}
-    runs = Run.objects.filter(Q(user_message_id__in=ids) | Q(assistant_message_id__in=ids))
-    found: dict[uuid.UUID, uuid.UUID] = {}
-    for run_id, user_id, assistant_id in runs.values_list("id", "user_message_id", "assistant_message_id"):
-        for message_id in (user_id, assistant_id):
-            if message_id is not None:
-                found[message_id] = run_id
-    return found
 
 
 # --- run events ---------------------------------------------------------------------------------
