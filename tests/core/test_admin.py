@@ -61,8 +61,9 @@ def test_every_model_of_the_foundation_apps_is_registered():
             assert admin.site.is_registered(model), model
 
 
-@pytest.mark.parametrize(("model", "model_admin"), REGISTERED, ids=lambda v: getattr(v, "_meta", v).label
-                         if hasattr(v, "_meta") else "")
+@pytest.mark.parametrize(
+    ("model", "model_admin"), [pytest.param(m, a, id=m._meta.label) for m, a in REGISTERED]
+)
 def test_changelist_add_and_change_render(staff, data, model, model_admin):
     response = staff.get(_url(model, "changelist"))
     assert response.status_code == 200
