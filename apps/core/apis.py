@@ -46,7 +46,8 @@ def method_view(*operations: type[APIView]) -> Callable[..., HttpResponseBase]:
                 handlers[method] = vars(operation)[method]
 
     def dispatch(self: APIView, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        view = views.get((request.method or "").lower())
+        method = (request.method or "").lower()
+        view = views.get("get" if method == "head" else method)
         if view is None:  # OPTIONS, or a method nobody handles → DRF's 405
             return APIView.dispatch(self, request, *args, **kwargs)
         return view(request, *args, **kwargs)

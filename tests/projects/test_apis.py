@@ -79,6 +79,12 @@ def test_unknown_or_malformed_id_is_json_404(tenant, bad_id):
     assert response.json() == {"error": {"code": "not_found", "message": "Project not found."}}
 
 
+def test_head_and_options_work_on_routed_views(tenant):
+    assert tenant.client.head("/api/projects").status_code == 200
+    assert tenant.client.head(f"/api/projects/{tenant.project.pk}").status_code == 200
+    assert tenant.client.options(f"/api/projects/{tenant.project.pk}").status_code == 200
+
+
 def test_unsupported_method_is_json_405(tenant):
     response = tenant.client.put(f"/api/projects/{tenant.project.pk}", {}, format="json")
     assert response.status_code == 405
