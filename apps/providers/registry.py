@@ -223,7 +223,7 @@ _providers_lock = threading.Lock()
 
 def _provider_config(provider: str) -> tuple[Any, ...]:
     transport = str(_setting("PROVIDER_HTTP_TRANSPORT", "aiohttp"))
-    timeouts = (float(_setting("PROVIDER_CONNECT_TIMEOUT", 10.0)), float(_setting("PROVIDER_READ_TIMEOUT", 600.0)))
+    timeouts = (float(_setting("PROVIDER_CONNECT_TIMEOUT_S", 10.0)), float(_setting("PROVIDER_READ_TIMEOUT_S", 600.0)))
     if provider == "openai":
         return (provider, _setting("OPENAI_API_KEY", ""), _setting("OPENAI_BASE_URL", ""), transport, timeouts)
     if provider == "openrouter":

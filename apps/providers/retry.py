@@ -50,21 +50,21 @@ async def stream_with_retries(
     """Stream ``request`` from ``provider``, retrying transient faults before the first token.
 
     Args:
-        max_attempts: total attempts, at least 1 (default: setting PROVIDER_MAX_ATTEMPTS, 3).
-        base_delay / max_delay: backoff bounds in seconds (PROVIDER_RETRY_BASE_DELAY 0.5,
-            PROVIDER_RETRY_MAX_DELAY 8).
-        max_retry_after: the longest Retry-After honoured, in seconds (PROVIDER_RETRY_AFTER_MAX 30).
+        max_attempts: total attempts, at least 1 (default: setting PROVIDER_MAX_RETRIES + 1).
+        base_delay / max_delay: backoff bounds in seconds (PROVIDER_RETRY_BASE_DELAY_S,
+            PROVIDER_RETRY_MAX_DELAY_S).
+        max_retry_after: the longest Retry-After honoured, in seconds (PROVIDER_RETRY_AFTER_MAX_S).
         sleep: awaited with each delay (tests pass a recorder).
         jitter: a random source in [0, 1) for the backoff.
     Raises:
         ProviderError: the last attempt's error; or any error after output began, unchanged.
     """
     attempts = max(1, max_attempts if max_attempts is not None
-                   else int(getattr(settings, "PROVIDER_MAX_ATTEMPTS", 3)))
-    base = base_delay if base_delay is not None else float(getattr(settings, "PROVIDER_RETRY_BASE_DELAY", 0.5))
-    ceiling = max_delay if max_delay is not None else float(getattr(settings, "PROVIDER_RETRY_MAX_DELAY", 8.0))
+                   else int(getattr(settings, "PROVIDER_MAX_RETRIES", 3)) + 1)
+    base = base_delay if base_delay is not None else float(getattr(settings, "PROVIDER_RETRY_BASE_DELAY_S", 0.5))
+    ceiling = max_delay if max_delay is not None else float(getattr(settings, "PROVIDER_RETRY_MAX_DELAY_S", 30.0))
     retry_after_cap = (max_retry_after if max_retry_after is not None
-                       else float(getattr(settings, "PROVIDER_RETRY_AFTER_MAX", 30.0)))
+                       else float(getattr(settings, "PROVIDER_RETRY_AFTER_MAX_S", 60.0)))
 
     for attempt in range(1, attempts + 1):
         started = False

@@ -167,3 +167,17 @@ async def test_an_error_after_output_propagates_unchanged(sleep):
     assert raised is error
     assert events == [StreamMeta("req_1"), TextDelta("partial")]
     assert provider.calls == 1
+
+
+async def test_defaults_come_from_settings(settings, sleep):
+    settings.PROVIDER_MAX_RETRIES = 1
+    settings.PROVIDER_RETRY_BASE_DELAY_S = 0.25
+    error = ProviderError("busy", code="upstream_unavailable", retryable=True)
+    provider = ScriptedProvider([([], error), ([], error), ([TextDelta("never")], None)])
+
+    _, raised = await collect_until_error(stream_with_retries(provider, user_request(), sleep=sleep,
+                                                              jitter=lambda: 1.0))
+
+    assert raised is error
+    assert provider.calls == 2  # one retry
+    assert sleep.delays == [0.25]
