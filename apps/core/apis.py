@@ -12,7 +12,6 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseBase
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -22,8 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.auth import request_principal
-from apps.core.models import ApiKey, Workspace
-from apps.core.selectors import get_scoped
+from apps.core.selectors import api_key_get, api_key_list
 from apps.core.services import api_key_create, api_key_revoke
 
 _ROUTED_METHODS = ("get", "post", "put", "patch", "delete")
@@ -158,15 +156,6 @@ class HealthApi(APIView):
 
 
 # --- API keys ------------------------------------------------------------------------------------
-# The two reads below belong in apps/core/selectors.py; they live here until that file moves.
-
-
-def _api_key_list(*, workspace: Workspace) -> QuerySet[ApiKey]:
-    return ApiKey.objects.filter(workspace=workspace).order_by("-created_at", "-id")
-
-
-def _api_key_get(*, workspace: Workspace, key_id: object) -> ApiKey:
-    return get_scoped(ApiKey.objects.filter(workspace=workspace), key_id, label="API key")
 
 
 class ApiKeyOutputSerializer(serializers.Serializer):
@@ -194,7 +183,7 @@ class ApiKeyListApi(APIView):
     @extend_schema(operation_id="api_keys_list", responses={200: OutputSerializer, **error_responses()})
     def get(self, request: Request) -> Response:
         workspace = request_principal(request).workspace
-        keys = _api_key_list(workspace=workspace)
+        keys = api_key_list(workspace=workspace)
         return Response(self.OutputSerializer({"apiKeys": keys}).data)
 
 
@@ -232,5 +221,5 @@ class ApiKeyRevokeApi(APIView):
     @extend_schema(operation_id="api_keys_revoke", responses={204: None, **error_responses(403, 404)})
     def delete(self, request: Request, keyId: str) -> Response:
         workspace = request_principal(request).workspace
-        api_key_revoke(api_key=_api_key_get(workspace=workspace, key_id=keyId))
+        api_key_revoke(api_key=api_key_get(workspace=workspace, key_id=keyId))
         return Response(status=204)

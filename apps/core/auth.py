@@ -102,9 +102,12 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate(self, request: Request) -> tuple[Any, Principal] | None:
         scope = getattr(request._request, "scope", None)
-        if scope is not None and scope.get("principal") is not None:
-            principal: Principal = scope["principal"]
-            return principal.user or AnonymousUser(), principal
+        scoped = scope.get("principal") if scope is not None else None
+        # Only a key-authenticated principal is reused here; a session principal must go
+        # through DRF's SessionAuthentication, which enforces CSRF.
+        if scoped is not None and scoped.api_key is not None:
+            principal: Principal = scoped
+            return principal.user or _KeyUser(principal), principal
         headers = {k.lower(): v for k, v in request.headers.items()}
         raw = extract_api_key(headers)
         if raw is None:

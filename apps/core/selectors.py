@@ -7,6 +7,7 @@ from typing import TypeVar
 from django.db.models import Model, QuerySet
 
 from apps.core.errors import NotFound
+from apps.core.models import ApiKey, Workspace
 
 M = TypeVar("M", bound=Model)
 
@@ -33,3 +34,11 @@ def get_scoped(queryset: QuerySet[M], object_id: object, *, label: str) -> M:
     if obj is None:
         raise NotFound(f"{label} not found.")
     return obj
+
+
+def api_key_list(*, workspace: Workspace) -> QuerySet[ApiKey]:
+    return ApiKey.objects.filter(workspace=workspace).order_by("-created_at", "-id")
+
+
+def api_key_get(*, workspace: Workspace, key_id: object) -> ApiKey:
+    return get_scoped(ApiKey.objects.filter(workspace=workspace), key_id, label="API key")

@@ -99,11 +99,6 @@ def test_session_user_without_a_workspace_is_401(db):
     _assert_401(client.get("/api/projects"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="apps/core/auth.py: under ASGI, ApiKeyAuthentication accepts scope['principal'] of a "
-    "session user before SessionAuthentication can check CSRF (see docs/foundation.md)",
-)
 @pytest.mark.django_db(transaction=True)
 async def test_session_write_through_the_asgi_stack_requires_csrf():
     from config.asgi import application
