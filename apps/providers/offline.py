@@ -145,6 +145,7 @@ class OfflineProvider:
 
     def _after_tool(self, request: ProviderRequest, result: ChatMessage) -> str:
         from apps.domain.narration import clarifying_questions, describe_changes, readiness_sentence
+        from apps.domain.readiness import READY_READINESS
 
         try:
             outcome = json.loads(result.content)
@@ -168,8 +169,9 @@ class OfflineProvider:
         if payload:
             parts.append(readiness_sentence(payload))
         questions = clarifying_questions(model)
-        if questions and int(payload.get("readiness", 0)) < 100 or payload.get("phase") in (None, "clarifying",
-                                                                                              "proposing"):
+        still_open = int(payload.get("readiness", 0)) < READY_READINESS or payload.get("phase") in (
+            None, "clarifying", "proposing")
+        if questions and still_open:
             parts.append("A few questions to sharpen it:\n" + "\n".join(f"- {q}" for q in questions))
         return "\n\n".join(p for p in parts if p)
 
