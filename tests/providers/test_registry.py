@@ -203,3 +203,9 @@ async def test_a_resolved_model_streams_from_the_configured_upstream(no_keys, fa
 
     assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "Registry to wire."
     assert fake_anthropic_settings.last_request.body["model"] == "claude-sonnet-4-6"
+
+
+def test_the_real_offline_provider_is_built_lazily(no_keys):
+    provider = get_provider(resolve_model(None))
+    assert type(provider).__module__ == "apps.providers.offline"
+    assert provider.name == "offline"
