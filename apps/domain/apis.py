@@ -70,7 +70,7 @@ class DslSchemaApi(APIView):
     authentication_classes: list[type] = []
     permission_classes: list[type] = []
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(operation_id="dsl_schema", responses={200: dict})
     def get(self, request: Request) -> Response:
         return Response(dsl_document_schema(), content_type="application/schema+json")
 
@@ -84,12 +84,12 @@ class DomainModelApi(APIView):
         confidence = serializers.FloatField(required=False)
         baseVersion = serializers.IntegerField(required=False, min_value=0)
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(operation_id="domain_model_get", responses={200: dict})
     def get(self, request: Request, chat_id: Any) -> Response:
         chat = _chat(request, chat_id)
         return Response(domain_model_current(chat=chat) or _empty_payload())
 
-    @extend_schema(request=PutInput, responses={200: dict, 409: dict, 422: dict})
+    @extend_schema(operation_id="domain_model_replace", request=PutInput, responses={200: dict, 409: dict, 422: dict})
     def put(self, request: Request, chat_id: Any) -> Response:
         """Replace the model (a person's edit). Send the document (seed 000's shape) or the
         GET payload back; ``baseVersion`` refuses the edit (409) if someone got there first."""
@@ -112,7 +112,7 @@ class DomainModelApi(APIView):
 
 
 class DomainModelVersionListApi(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(operation_id="domain_model_versions", responses={200: dict})
     def get(self, request: Request, chat_id: Any) -> Response:
         chat = _chat(request, chat_id)
         versions = [
@@ -125,7 +125,7 @@ class DomainModelVersionListApi(APIView):
 
 
 class DomainModelVersionApi(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(operation_id="domain_model_version", responses={200: dict})
     def get(self, request: Request, chat_id: Any, version: int) -> Response:
         found = domain_version_get(chat=_chat(request, chat_id), version=version)
         return Response({**version_payload(found), **_version_meta(found), "diff": found.diff})
@@ -133,6 +133,7 @@ class DomainModelVersionApi(APIView):
 
 class DomainModelDiffApi(APIView):
     @extend_schema(
+        operation_id="domain_model_diff",
         parameters=[OpenApiParameter("from", int, description="default: to - 1 (0 = the empty model)"),
                     OpenApiParameter("to", int, description="default: the current version")],
         responses={200: dict},
@@ -159,6 +160,7 @@ class DomainModelExportApi(APIView):
     content_negotiation_class = _FirstRenderer
 
     @extend_schema(
+        operation_id="domain_model_export",
         parameters=[OpenApiParameter("format", str, enum=list(EXPORT_FORMATS), required=True),
                     OpenApiParameter("version", int, description="default: the current version")],
         responses={(200, "text/plain"): str},
