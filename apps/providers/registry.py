@@ -234,7 +234,7 @@ def _provider_config(provider: str) -> tuple[Any, ...]:
                 timeouts, int(_setting("ANTHROPIC_DEFAULT_MAX_TOKENS", 16_384)),
                 int(_setting("ANTHROPIC_THINKING_BUDGET", 4096)))
     if provider == OFFLINE:
-        return (provider, _setting("OFFLINE_TOKEN_DELAY_MS", 15))
+        return (provider, OFFLINE_PROVIDER_PATH, _setting("OFFLINE_TOKEN_DELAY_MS", 15))
     raise NoProvider(f"Unknown provider '{provider}'.")
 
 
