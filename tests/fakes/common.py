@@ -176,6 +176,9 @@ class FakeUpstream:
             if transport is not None:
                 transport.abort()
             raise _StreamEnded
+        if script.end_after is not None and sent == script.end_after:
+            await response.write_eof()
+            raise _StreamEnded
         if script.error_after is not None and sent == script.error_after:
             await response.write(self.error_frame(script))
             await response.write_eof()

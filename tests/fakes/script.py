@@ -50,6 +50,7 @@ class Script:
     error_after: int | None = None  # an error event / error chunk mid-stream
     drop_after: int | None = None  # the connection is cut without finishing the body
     stall_after: int | None = None  # nothing more is sent for ``stall_seconds``
+    end_after: int | None = None  # the body ends cleanly here, without a finish or [DONE]
     stall_seconds: float = 30.0
     finish_reason: str | None = None  # defaults to the provider's stop / tool-use reason
     reasoning_field: str = "reasoning_content"  # OpenAI-compatible delta field for reasoning

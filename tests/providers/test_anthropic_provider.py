@@ -240,3 +240,13 @@ async def test_sampling_parameters_stop_after_claude_4_6(anthropic_provider, fak
     events = await collect(anthropic_provider.stream(user_request(model="claude-opus-4-8", temperature=0.2)))
     assert isinstance(events[-1], Finish)  # the fake rejects temperature on 4.7+
     assert "temperature" not in fake_anthropic.last_request.body
+
+
+async def test_a_body_that_ends_before_message_stop_is_not_passed_off_as_complete(anthropic_provider,
+                                                                                 fake_anthropic):
+    fake_anthropic.set_script(Script(text=["one ", "two ", "three"], end_after=2))
+    events, error = await collect_until_error(anthropic_provider.stream(user_request()))
+
+    assert [e.text for e in events if isinstance(e, TextDelta)] == ["one ", "two "]
+    assert not any(isinstance(e, Finish) for e in events)
+    assert (error.code, error.retryable) == ("connection_error", True)

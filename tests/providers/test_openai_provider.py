@@ -260,3 +260,12 @@ async def test_closing_the_stream_early_disconnects_the_upstream(openai_provider
     await stream.aclose()  # type: ignore[attr-defined]
 
     assert await fake_openai.await_disconnect(timeout=5)
+
+
+async def test_a_body_that_ends_without_a_finish_is_not_passed_off_as_complete(openai_provider, fake_openai):
+    fake_openai.set_script(Script(text=["one ", "two ", "three"], end_after=2))
+    events, error = await collect_until_error(openai_provider.stream(user_request()))
+
+    assert [e.text for e in events if isinstance(e, TextDelta)] == ["one ", "two "]
+    assert not any(isinstance(e, Finish) for e in events)
+    assert (error.code, error.retryable) == ("connection_error", True)
