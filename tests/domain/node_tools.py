@@ -1,4 +1,5 @@
-"""Finding the node tools the export tests run; missing tools fail under CI, skip elsewhere."""
+"""Finding the tools the export tests run (node, tsc, mermaid, test-only Python packages);
+missing ones fail under CI and skip elsewhere."""
 from __future__ import annotations
 
 import os
@@ -37,3 +38,14 @@ def node_package(name: str) -> Path:
     if not (path / "package.json").exists():
         _missing(f"node_modules/{name}")
     return path
+
+
+def python_module(name: str) -> object:
+    """A test-only Python package (e.g. openapi-spec-validator); missing fails under CI."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        _missing(f"the Python package {name}")
+        raise
