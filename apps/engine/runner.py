@@ -101,40 +101,38 @@ async def _stream_round(
         async with asyncio.timeout(idle) as deadline:
             async for item in stream:
                 deadline.reschedule(loop.time() + idle)
-                kind = item.kind
-                if kind == "text":
+                if isinstance(item, pb.TextDelta):
                     if item.text:
                         active.text_parts.append(item.text)
                         active.text_dirty = True
                         active.emit(ev.MESSAGE_DELTA, {"delta": item.text})
-                elif kind == "reasoning":
+                elif isinstance(item, pb.ReasoningDelta):
                     if item.text:
                         progress.reasoning.append(item.text)
                         active.emit(ev.REASONING_DELTA, {"delta": item.text})
-                elif kind == "tool_start":
+                elif isinstance(item, pb.ToolCallStart):
                     call = _PendingCall(id=item.id, name=item.name)
                     if item.name == UPDATE_DOMAIN_MODEL:
                         from apps.domain.streaming import DomainArgumentStream
 
                         call.dsl_stream = DomainArgumentStream(domain_current)
                     calls[item.id] = call
-                elif kind == "tool_delta":
+                elif isinstance(item, pb.ToolCallDelta):
                     pending = calls.get(item.id)
                     if pending is not None:
-                        call = pending
-                        call.arguments.append(item.arguments_delta)
-                        if call.dsl_stream is not None:
-                            for payload in _safe_feed(call, item.arguments_delta):
+                        pending.arguments.append(item.arguments_delta)
+                        if pending.dsl_stream is not None:
+                            for payload in _safe_feed(pending, item.arguments_delta):
                                 active.emit(ev.DSL_UPDATE, payload)
-                elif kind == "tool_end":
+                elif isinstance(item, pb.ToolCallEnd):
                     ended = calls.pop(item.id, None)
                     if ended is not None:
                         finished.append(ended)
-                elif kind == "usage":
+                elif isinstance(item, pb.Usage):
                     progress.input_tokens += item.input_tokens
                     progress.output_tokens += item.output_tokens
                     progress.usage_reported = True
-                elif kind == "meta":
+                elif isinstance(item, pb.StreamMeta):
                     if item.request_id:
                         progress.request_id = item.request_id
     except TimeoutError:
@@ -248,7 +246,7 @@ async def _summarise(ctx: RunContext, turns: list[HistoryTurn], previous: str) -
     try:
         async with asyncio.timeout(settings.PROVIDER_IDLE_TIMEOUT_S):
             async for item in ctx.provider.stream(request):
-                if item.kind == "text":
+                if isinstance(item, pb.TextDelta):
                     parts.append(item.text)
     except (pb.ProviderError, TimeoutError):
         logger.warning("model summary failed; using an extractive summary", exc_info=True)

@@ -152,6 +152,19 @@ ANTHROPIC_API_KEY = env("ANTHROPIC_API_KEY", default="")
 ANTHROPIC_BASE_URL = env("ANTHROPIC_BASE_URL", default="")
 OPENROUTER_API_KEY = env("OPENROUTER_API_KEY", default="")
 OFFLINE_TOKEN_DELAY_MS = env.int("OFFLINE_TOKEN_DELAY_MS", default=15)
+# Model names served by the OpenAI-compatible OPENAI_BASE_URL (Ollama, vLLM, LM Studio …).
+OPENAI_MODELS = env.list("OPENAI_MODELS", default=[])
+OPENAI_MODELS_CONTEXT_WINDOW = env.int("OPENAI_MODELS_CONTEXT_WINDOW", default=32768)
+OPENAI_MODELS_MAX_OUTPUT_TOKENS = env.int("OPENAI_MODELS_MAX_OUTPUT_TOKENS", default=4096)
+OPENROUTER_BASE_URL = env("OPENROUTER_BASE_URL", default="https://openrouter.ai/api/v1")
+OPENROUTER_MODELS = env.list("OPENROUTER_MODELS", default=[])
+DEFAULT_MODEL = env("DEFAULT_MODEL", default="")
+ANTHROPIC_DEFAULT_MAX_TOKENS = env.int("ANTHROPIC_DEFAULT_MAX_TOKENS", default=16384)
+ANTHROPIC_THINKING_BUDGET = env.int("ANTHROPIC_THINKING_BUDGET", default=4096)
+PROVIDER_HTTP_TRANSPORT = env("PROVIDER_HTTP_TRANSPORT", default="aiohttp")
+PROVIDER_CONNECT_TIMEOUT_S = env.float("PROVIDER_CONNECT_TIMEOUT_S", default=10.0)
+PROVIDER_READ_TIMEOUT_S = env.float("PROVIDER_READ_TIMEOUT_S", default=600.0)
+PROVIDER_RETRY_AFTER_MAX_S = env.float("PROVIDER_RETRY_AFTER_MAX_S", default=60.0)
 
 # --- Run engine ---------------------------------------------------------------
 # Events are written to Postgres in batches at most this often (not per token).

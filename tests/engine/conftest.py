@@ -37,7 +37,10 @@ def fast_engine(settings: Any) -> Any:
 @pytest.fixture
 async def runtime_cleanup() -> AsyncIterator[None]:
     yield
+    from apps.providers.registry import aclose_providers
+
     await get_runtime().close()
+    await aclose_providers()
 
 
 @pytest.fixture(scope="session", autouse=True)
