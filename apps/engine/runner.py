@@ -68,6 +68,7 @@ class _PendingCall:
     name: str
     arguments: list[str] = field(default_factory=list)
     dsl_stream: Any = None
+    previewed: bool = False  # dsl.update previews went out for this call
 
 
 def _cost(ctx: RunContext, input_tokens: int, output_tokens: int) -> Decimal:
@@ -123,6 +124,7 @@ async def _stream_round(
                         pending.arguments.append(item.arguments_delta)
                         if pending.dsl_stream is not None:
                             for payload in _safe_feed(pending, item.arguments_delta):
+                                pending.previewed = True
                                 active.emit(ev.DSL_UPDATE, payload)
                 elif isinstance(item, pb.ToolCallEnd):
                     ended = calls.pop(item.id, None)
@@ -141,6 +143,16 @@ async def _stream_round(
         await stream.aclose()
     finished.extend(calls.values())  # calls the provider never closed explicitly
     return finished
+
+
+def _stored_domain_payload(*, chat: Any) -> dict[str, Any]:
+    from apps.domain.selectors import domain_model_current
+
+    current = domain_model_current(chat=chat)
+    if current is not None:
+        return current
+    return {"domainModel": {"entities": {}, "relationships": []}, "version": 0, "phase": "clarifying",
+            "readiness": 0, "confidence": 0.0}
 
 
 def _safe_feed(call: _PendingCall, delta: str) -> list[dict[str, Any]]:
@@ -205,6 +217,9 @@ async def _run_tools(
                     )
                     continue
         active.emit(ev.TOOL_ERROR, {"id": call.id, "error": error})
+        if call.previewed:
+            # The previews showed a model that was refused: put the stored one back.
+            active.emit(ev.DSL_UPDATE, await run_db(_stored_domain_payload, chat=chat))
         progress.tool_calls[-1]["error"] = error
         results.append(
             pb.ChatMessage(role="tool", tool_call_id=call.id, name=call.name, content=json.dumps({"error": error}))
