@@ -160,14 +160,8 @@ class ApiKeyAuthMiddleware:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         scope = dict(scope)
         headers = {k.decode("latin1").lower(): v.decode("latin1") for k, v in scope.get("headers", [])}
+        # Keys only travel in headers: a query string ends up in access logs.
         raw = extract_api_key(headers)
-        if raw is None and scope.get("type") == "websocket":
-            # Browsers cannot set headers on a WebSocket: accept the key as a subprotocol-free
-            # query parameter instead.
-            from urllib.parse import parse_qs
-
-            qs = parse_qs(scope.get("query_string", b"").decode())
-            raw = (qs.get("api_key") or [None])[0]
         scope["principal"] = None
         scope["auth_error"] = None
         if raw is not None:
