@@ -120,6 +120,12 @@ class SearchResultOutput(serializers.Serializer):
     text = serializers.CharField()
 
 
+class SearchOutput(serializers.Serializer):
+    query = serializers.CharField()
+    k = serializers.IntegerField()
+    results = SearchResultOutput(many=True)
+
+
 def _doc_type_list(raw: str | None, field: str) -> list[str] | None:
     if not raw:
         return None
@@ -140,7 +146,7 @@ class SearchApi(APIView):
 
     @extend_schema(
         parameters=[Input],
-        responses=serializers.Serializer,
+        responses=SearchOutput,
         description="Chunks of the project's documents nearest to q. docType (comma-separated) "
                     "filters by doc type; prefer (comma-separated) ranks those doc types higher.",
     )

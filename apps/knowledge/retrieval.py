@@ -185,8 +185,8 @@ def retrieve(
 
     query = (query or "").strip()
     k = max(1, min(int(k), MAX_K))
-    if not query:
-        return []
+    if not query or not project_has_documents(project=project):
+        return []  # nothing to search: do not load the embedding model for it
     preferred = {name for name in doc_types or [] if name}
     fetch = min(k * 4, 200) if preferred else k
     try:

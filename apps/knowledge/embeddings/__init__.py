@@ -61,7 +61,7 @@ def embedding_config() -> EmbeddingConfig:
     return EmbeddingConfig(
         backend=backend,
         model=str(getattr(settings, "EMBEDDINGS_MODEL", "") or default_model),
-        batch_size=max(1, int(getattr(settings, "EMBEDDINGS_BATCH_SIZE", 64))),
+        batch_size=max(1, int(getattr(settings, "EMBEDDINGS_BATCH_SIZE", 32))),
         api_key=str(getattr(settings, "EMBEDDINGS_OPENAI_API_KEY", "")
                     or getattr(settings, "OPENAI_API_KEY", "") or ""),
         base_url=str(getattr(settings, "EMBEDDINGS_OPENAI_BASE_URL", "")
