@@ -112,10 +112,17 @@ def document_upsert(
     return DocumentUpsert(document, created=created, changed=True)
 
 
-def document_upload(*, project: Project, path: str, content: str, doc_type: str | None = None) -> DocumentUpsert:
+def document_upload(
+    *,
+    project: Project,
+    path: str,
+    content: str,
+    doc_type: str | None = None,
+    mode: Literal["thread", "inline"] | None = None,
+) -> DocumentUpsert:
     """An uploaded document (REST or ``manage.py ingest``); see ``document_upsert``."""
     return document_upsert(project=project, path=path, content=content, doc_type=doc_type,
-                           source=Document.Source.UPLOADED)
+                           source=Document.Source.UPLOADED, mode=mode)
 
 
 def document_delete(*, document: Document) -> None:

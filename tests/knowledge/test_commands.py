@@ -38,8 +38,9 @@ def _ingest(project: Any, *paths: Path) -> tuple[str, str]:
     return out.getvalue(), err.getvalue()
 
 
-def test_ingest_a_folder_with_progress_and_idempotency(tenant: Any, folder: Path,
+def test_ingest_a_folder_with_progress_and_idempotency(tenant: Any, folder: Path, settings: Any,
                                                        embed_counter: EmbedCounter) -> None:
+    settings.KNOWLEDGE_INGEST_MODE = "thread"  # the server's default; the command embeds inline anyway
     out, err = _ingest(tenant.project, folder)
     paths = sorted(Document.objects.filter(project=tenant.project).values_list("path", flat=True))
     assert paths == ["handbook/billing.py", "handbook/dashboard.js", "handbook/docs/architecture.md",

@@ -87,7 +87,9 @@ class Command(BaseCommand):
         if not content.strip() or "\x00" in content:
             return "skipped", 0
         try:
-            result = document_upload(project=project, path=document_path, content=content, doc_type=doc_type)
+            # Inline whatever KNOWLEDGE_INGEST_MODE says: the command reports what it embedded.
+            result = document_upload(project=project, path=document_path, content=content, doc_type=doc_type,
+                                     mode="inline")
         except ApplicationError as exc:
             self.stderr.write(f"\nfailed {document_path}: {exc.message}")
             return "failed", 0
