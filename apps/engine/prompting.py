@@ -159,18 +159,20 @@ def prepare_prompt(data: PromptInput) -> PreparedPrompt:
 
         for path, content in data.project_context.items():
             document_upsert_context(project=project, path=path, content=content)
-        sections.append(format_documents(data.project_context))
+        sections.append(format_documents(untrusted_documents(data.project_context)))
 
     sources: list[dict[str, Any]] = []
     if has_documents or data.project_context:
         from apps.knowledge.prompting import format_sources
         from apps.knowledge.retrieval import retrieve
 
-        chunks = retrieve(
-            project=project,
-            query=data.text,
-            k=settings.RAG_TOP_K,
-            doc_types=[data.doc_type] if data.doc_type and data.doc_type != "UNSORTED" else None,
+        chunks = untrusted_chunks(
+            retrieve(
+                project=project,
+                query=data.text,
+                k=settings.RAG_TOP_K,
+                doc_types=[data.doc_type] if data.doc_type and data.doc_type != "UNSORTED" else None,
+            )
         )
         if chunks:
             sections.append(format_sources(chunks))
@@ -215,6 +217,27 @@ def prepare_prompt(data: PromptInput) -> PreparedPrompt:
     )
 
 
+def untrusted_chunks(chunks: list[Any]) -> list[Any]:
+    """Retrieved text is data from outside: no images, links or URLs reach the model.
+
+    The model cannot then be talked by a document into rendering an image or link to
+    an outside address (a way to leak the conversation), nor echo one.
+    """
+    from dataclasses import replace
+
+    from apps.knowledge.sanitize import strip_outside_references
+
+    return [
+        replace(c, text=strip_outside_references(c.text), snippet=strip_outside_references(c.snippet)) for c in chunks
+    ]
+
+
+def untrusted_documents(documents: dict[str, str]) -> dict[str, str]:
+    from apps.knowledge.sanitize import strip_outside_references
+
+    return {path: strip_outside_references(content) for path, content in documents.items()}
+
+
 def _doc_type_section(data: PromptInput, context: dict[str, Any]) -> str:
     from apps.knowledge.doc_types import get_doc_type
     from apps.knowledge.prompting import format_documents
@@ -224,7 +247,7 @@ def _doc_type_section(data: PromptInput, context: dict[str, Any]) -> str:
     project = data.chat.project
     for path, content in (data.project_context or {}).items():
         document_upsert_context(project=project, path=path, content=content)
-    documents = documents_for_prompt(project=project)
+    documents = untrusted_documents(documents_for_prompt(project=project))
     context.update(
         {
             "doc_type": doc_type.name,

@@ -193,11 +193,15 @@ def _search_documents(chat: Chat, args: dict[str, Any]) -> ToolOutcome:
     k = args.get("k", 5)
     k = k if isinstance(k, int) and 1 <= k <= 20 else 5
     doc_type = args.get("docType")
-    chunks = retrieve(
-        project=chat.project,
-        query=query,
-        k=k,
-        doc_types=[doc_type] if isinstance(doc_type, str) and doc_type else None,
+    from apps.engine.prompting import untrusted_chunks
+
+    chunks = untrusted_chunks(
+        retrieve(
+            project=chat.project,
+            query=query,
+            k=k,
+            doc_types=[doc_type] if isinstance(doc_type, str) and doc_type else None,
+        )
     )
     return ToolOutcome(
         {

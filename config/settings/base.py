@@ -188,6 +188,25 @@ PROVIDER_RETRY_MAX_DELAY_S = env.float("PROVIDER_RETRY_MAX_DELAY_S", default=30.
 SSE_HEARTBEAT_S = env.float("SSE_HEARTBEAT_S", default=15.0)
 RATE_LIMIT_PER_MINUTE = env.int("RATE_LIMIT_PER_MINUTE", default=60)
 RAG_TOP_K = env.int("RAG_TOP_K", default=5)
+
+# --- Knowledge (RAG) -------------------------------------------------------------
+# thread: uploads answer at once and are embedded after commit by a background thread;
+# inline: embedded before the request returns.
+KNOWLEDGE_INGEST_MODE = env("KNOWLEDGE_INGEST_MODE", default="thread")
+EMBEDDINGS_BACKEND = env("EMBEDDINGS_BACKEND", default="local")  # local | openai
+EMBEDDINGS_MODEL = env("EMBEDDINGS_MODEL", default="")  # "" = all-MiniLM-L6-v2 / text-embedding-3-small
+EMBEDDINGS_BATCH_SIZE = env.int("EMBEDDINGS_BATCH_SIZE", default=32)
+EMBEDDINGS_OPENAI_API_KEY = env("EMBEDDINGS_OPENAI_API_KEY", default="")
+EMBEDDINGS_OPENAI_BASE_URL = env("EMBEDDINGS_OPENAI_BASE_URL", default="")
+EMBEDDINGS_TIMEOUT = env.float("EMBEDDINGS_TIMEOUT", default=60.0)
+KNOWLEDGE_HNSW_EF_SEARCH = env.int("KNOWLEDGE_HNSW_EF_SEARCH", default=100)
+KNOWLEDGE_HNSW_ITERATIVE_SCAN = env("KNOWLEDGE_HNSW_ITERATIVE_SCAN", default="relaxed_order")
+KNOWLEDGE_HNSW_MAX_SCAN_TUPLES = env.int("KNOWLEDGE_HNSW_MAX_SCAN_TUPLES", default=20000)
+KNOWLEDGE_DOC_TYPE_BOOST = env.float("KNOWLEDGE_DOC_TYPE_BOOST", default=0.05)
+KNOWLEDGE_MAX_DOCUMENT_BYTES = env.int("KNOWLEDGE_MAX_DOCUMENT_BYTES", default=2 * 1024 * 1024)
+KNOWLEDGE_MAX_DOCUMENTS_PER_PROJECT = env.int("KNOWLEDGE_MAX_DOCUMENTS_PER_PROJECT", default=5000)
+KNOWLEDGE_CHUNK_MAX_CHARS = env.int("KNOWLEDGE_CHUNK_MAX_CHARS", default=1000)
+KNOWLEDGE_CHUNK_OVERLAP_CHARS = env.int("KNOWLEDGE_CHUNK_OVERLAP_CHARS", default=150)
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=10 * 1024 * 1024)
 
 LOGGING = {

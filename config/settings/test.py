@@ -15,3 +15,5 @@ OPENAI_BASE_URL = env("TEST_OPENAI_BASE_URL", default="")
 ANTHROPIC_API_KEY = env("TEST_ANTHROPIC_API_KEY", default="")
 ANTHROPIC_BASE_URL = env("TEST_ANTHROPIC_BASE_URL", default="")
 OPENROUTER_API_KEY = ""
+# A background ingestion thread cannot see rows of a test transaction that never commits.
+KNOWLEDGE_INGEST_MODE = "inline"
