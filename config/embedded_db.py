@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import subprocess
 import warnings
 from pathlib import Path
@@ -40,6 +41,8 @@ def ensure_running(pgdata: str | Path, database: str = DATABASE_NAME) -> dict[st
     Returns:
         A mapping with ``host`` (the socket folder), ``port``, ``user`` and ``name``.
     """
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", database):
+        raise ValueError(f"EMBEDDED_PG_DATABASE {database!r} is not a plain database name")
     os.environ.setdefault("XDG_RUNTIME_DIR", str(Path(pgdata).resolve().parent / "run"))
     Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
     with warnings.catch_warnings():
