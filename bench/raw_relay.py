@@ -85,8 +85,12 @@ async def _websocket(scope: dict[str, Any], receive: Any, send: Any) -> None:
                 frame = json.loads(message.get("text") or message.get("bytes") or b"{}")
                 if frame.get("type") == "message":
                     task = asyncio.create_task(_ws_relay(send, frame))
-                elif frame.get("type") == "stop" and task is not None:
+                elif frame.get("type") == "stop" and task is not None and not task.done():
                     task.cancel()
+                    with contextlib.suppress(Exception, asyncio.CancelledError):
+                        await task
+                    if task.cancelled():  # stopped before it started, so it could not answer
+                        await send({"type": "websocket.send", "text": json.dumps(DONE)})
     finally:
         if task is not None:
             task.cancel()

@@ -57,15 +57,16 @@ class Plan:
     grid: tuple[int, ...]  # concurrency levels the search may probe
     window_s: float  # measurement window of a level, after a ramp of one stream's length
     cpu_concurrency: int
+    cpu_streams_per_user: int
     rss_concurrency: int
     search_budget_s: float  # per search; a search out of time reports what it has found
 
 
 QUICK = Plan(ttft_samples=12, reps=1, grid=(5, 10, 20, 30, 40, 60, 80, 120, 200, 400), window_s=2.0,
-             cpu_concurrency=20, rss_concurrency=100, search_budget_s=45)
+             cpu_concurrency=20, cpu_streams_per_user=1, rss_concurrency=100, search_budget_s=40)
 FULL = Plan(ttft_samples=30, reps=3,
             grid=(*range(5, 65, 5), 70, 80, 90, 100, 120, 140, 160, 200, 250, 300, 350, 400),
-            window_s=8.0, cpu_concurrency=20, rss_concurrency=100, search_budget_s=150)
+            window_s=5.0, cpu_concurrency=20, cpu_streams_per_user=3, rss_concurrency=100, search_budget_s=150)
 
 
 def upstream_script() -> Any:
@@ -102,7 +103,8 @@ class Bench:
         env = {**self.env, "OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": self.fake_url,
                "RAW_RELAY_TRANSPORT": "aiohttp"}
         raw = sp.start_server(self.children, kind, sp.RAW_APP, env, LOG_DIR, "/")
-        bp = sp.start_server(self.children, kind, sp.BLUEPRINT_APP, env, LOG_DIR, "/api/health")
+        bp = sp.start_server(self.children, kind, sp.BLUEPRINT_APP, {**env, **self.args.env}, LOG_DIR,
+                             "/api/health")
         project = self.tenant.project_id
         raw_target = sc.Target("raw", raw.url, raw.pid, "/", "/")
         bp_target = sc.Target("blueprint", bp.url, bp.pid, f"/api/chat/{project}/messages",
@@ -145,10 +147,13 @@ class Bench:
     async def cpu_round(self, target: sc.Target, bp_log: sp.Child | None) -> dict[str, Any]:
         """A fixed-concurrency SSE round, every stream to its end: CPU, tokens, DB writes."""
         cpu_per_k, writes, statuses = [], [], []
+        profile = self.profiler(target, f"stream-{target.name}")
         for _ in range(self.plan.reps):
             offset = bp_log.log_size() if bp_log else 0
+            # Users keep starting streams until the window closes: about this many each.
+            window = max(0.1, (self.plan.cpu_streams_per_user - 1) * STREAM_S)
             level = await sc.run_level(target, "sse", self.plan.cpu_concurrency, ramp_s=STREAM_S,
-                                       window_s=STREAM_S, cut=False)
+                                       window_s=window, cut=False)
             await sc.wait_idle(target.pid)
             cpu_per_k.append(1000 * level.server_cpu_s / max(1, level.tokens) * 1000)
             if bp_log is not None:
@@ -157,6 +162,7 @@ class Bench:
                     writes.append(int(count))
             self.log(f"  CPU {target.name}: {cpu_per_k[-1]:.0f} ms/1k tokens ({level.tokens} tokens, "
                      f"{len(level.results)} streams, errors {len(level.errors())})")
+        self.stop_profiler(profile)
         out: dict[str, Any] = {"cpu_ms_per_1k_tokens": median(cpu_per_k)}
         if bp_log is not None:
             out["db_writes"] = {"median": median([float(w) for w in writes]), "max": max(writes, default=0),
@@ -182,16 +188,19 @@ class Bench:
         return {"concurrency": level.concurrency, "pass": ok, "gap_p95_ms": round(gap95 * 1000, 1),
                 "ttft_p95_ms": round(ttft95 * 1000, 1) if math.isfinite(ttft95) else None,
                 "streams": len(level.results), "errors": len(errors), "first_error": errors[0] if errors else None,
-                "server_cpu_pct": round(100 * level.server_cpu_s / level.wall_s),
-                "client_cpu_pct": round(100 * level.client_cpu_s / level.wall_s),
-                "fake_cpu_pct": round(100 * level.other_cpu_s.get("fake", 0.0) / level.wall_s)}
+                **{f"{name}_cpu_pct": round(100 * cores) for name, cores in level.window_cpu.items()}}
 
     async def search(self, target: sc.Target, transport: sc.Transport, hint: int | None) -> dict[str, Any]:
-        """Binary search over the grid, assuming pass/fail is monotonic in the level."""
+        """Galloping, then binary, search over the grid from ``hint``; assumes pass/fail is monotonic.
+
+        From the start level it steps 1, 2, 4 … grid places up while levels pass (down while
+        they fail), then bisects between the highest pass and the lowest failure.
+        """
         grid = [n for n in self.plan.grid if n <= self.args.max_streams]
         lo, hi = -1, len(grid)  # highest index known to pass, lowest known to fail
         probes: list[dict[str, Any]] = []
-        mid = hint if hint is not None and 0 <= hint < len(grid) else (len(grid) - 1) // 2
+        mid = hint if hint is not None and 0 <= hint < len(grid) else (len(grid) - 1) // 3
+        step = 1
         truncated = False
         deadline = time.monotonic() + (self.args.budget or self.plan.search_budget_s)
         while hi - lo > 1:
@@ -208,20 +217,33 @@ class Bench:
                 lo = mid
             else:
                 hi = mid
-            mid = (lo + hi) // 2 if lo >= 0 else min(hi - 1, max(0, hi // 2))
+            if hi == len(grid):
+                mid = min(len(grid) - 1, lo + step)
+            elif lo < 0:
+                mid = max(0, hi - step)
+            else:
+                mid = (lo + hi) // 2
+            step *= 2
         return {"max_concurrency": grid[lo] if lo >= 0 else 0, "index": lo, "probes": probes,
                 "bounded_by_grid": lo == len(grid) - 1, "truncated_by_budget": truncated}
 
     async def concurrency(self, raw: sc.Target, bp: sc.Target) -> dict[str, Any]:
+        """Searches raw then Blueprint, ``reps`` times; a repeat starts where the last ended."""
         out: dict[str, Any] = {}
+        grid = [n for n in self.plan.grid if n <= self.args.max_streams]
         for transport in self.args.transports:
             runs: dict[str, list[int]] = {"raw": [], "blueprint": []}
             detail: dict[str, Any] = {}
-            for _ in range(self.plan.reps if not self.args.quick else 1):
-                raw_result = await self.search(raw, transport, None)
-                bp_result = await self.search(bp, transport, raw_result["index"])
-                runs["raw"].append(raw_result["max_concurrency"])
-                runs["blueprint"].append(bp_result["max_concurrency"])
+            hints: dict[str, int | None] = {"raw": None, "blueprint": None}
+            for _ in range(self.plan.reps):
+                raw_result = await self.search(raw, transport, hints["raw"])
+                # Blueprint carries more per stream: start it at ~60 % of the raw relay's level.
+                guess = max([i for i, n in enumerate(grid) if n <= 0.6 * raw_result["max_concurrency"]], default=0)
+                bp_result = await self.search(bp, transport, hints["blueprint"] if hints["blueprint"] is not None
+                                              else guess)
+                for name, result in (("raw", raw_result), ("blueprint", bp_result)):
+                    runs[name].append(result["max_concurrency"])
+                    hints[name] = max(0, result["index"])
                 detail = {"raw": raw_result, "blueprint": bp_result}
             raw_max, bp_max = median(runs["raw"]), median(runs["blueprint"])
             out[transport] = {"raw": raw_max, "blueprint": bp_max, "runs": runs,
@@ -230,6 +252,7 @@ class Bench:
 
     async def run_kind(self, kind: sp.ServerKind) -> dict[str, Any]:
         self.log(f"== {kind}")
+        self.kind: str = kind
         raw_child, bp_child, raw, bp = self.start(kind)
         try:
             await asyncio.gather(self.warm_up(raw), self.warm_up(bp))
@@ -242,7 +265,7 @@ class Bench:
                 figures["cpu_ms_per_1k_tokens"][target.name] = result["cpu_ms_per_1k_tokens"]
                 if "db_writes" in result:
                     figures["db_writes"] = result["db_writes"]
-            profile = self.profiler(bp_child, kind, "ttft")
+            profile = self.profiler(bp, "ttft")
             try:
                 figures["ttft"] = await self.ttft(raw, bp)
             finally:
@@ -253,12 +276,12 @@ class Bench:
             self.children.stop(bp_child)
             self.children.stop(raw_child)
 
-    def profiler(self, child: sp.Child, kind: str, phase: str) -> Any:
+    def profiler(self, target: sc.Target, phase: str) -> Any:
         if not self.args.profile:
             return None
         from bench.stream_profile import Recording
 
-        return Recording(child.pid, LOG_DIR / f"profile-{kind}-{phase}.txt")
+        return Recording(target.pid, LOG_DIR / f"profile-{self.kind}-{phase}.txt")
 
     def stop_profiler(self, recording: Any) -> None:
         if recording is None:
@@ -266,8 +289,9 @@ class Bench:
         from bench.stream_profile import summarise
 
         recording.stop()
-        for line in summarise(recording.out):
-            self.log("  " + line)
+        self.log(f"  profile {recording.out.name}:")
+        for line in summarise(recording.out, top=15):
+            self.log("    " + line)
 
 
 def parse_args() -> argparse.Namespace:
@@ -277,9 +301,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--transports", default="sse,ws", help="comma-separated: sse, ws")
     parser.add_argument("--max-streams", type=int, default=400, help="the highest concurrency level probed")
     parser.add_argument("--budget", type=float, default=0,
-                        help="seconds one concurrency search may take (default: 45 quick, 150 full)")
-    parser.add_argument("--profile", action="store_true", help="py-spy the Blueprint server during TTFT")
+                        help="seconds one concurrency search may take (default: 40 quick, 150 full)")
+    parser.add_argument("--profile", action="store_true",
+                        help="py-spy the servers during the CPU round and Blueprint during TTFT (needs py-spy)")
+    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra environment of the Blueprint server, for what-if runs (DB_CONN_MAX_AGE=60)")
     args = parser.parse_args()
+    args.env = dict(item.split("=", 1) for item in args.env)
     args.servers = [s.strip() for s in args.servers.split(",") if s.strip()]
     args.transports = [t.strip() for t in args.transports.split(",") if t.strip()]
     if not set(args.servers) <= {"daphne", "uvicorn"} or not set(args.transports) <= {"sse", "ws"}:
@@ -326,7 +354,7 @@ def main() -> None:
             "cpus": os.cpu_count(), "load_average_start": [round(x, 2) for x in load_start],
             "load_average_end": [round(x, 2) for x in os.getloadavg()], "http_transport": "aiohttp",
             "elapsed_s": round(time.monotonic() - started), "plan": plan.__dict__,
-            "db_writes_target": STREAM_S * 10 + DB_WRITES_CONSTANT}
+            "db_writes_target": STREAM_S * 10 + DB_WRITES_CONSTANT, "blueprint_env": args.env}
     summary = print_report(results, meta)
     print(json.dumps(summary, default=str))
 

@@ -178,7 +178,7 @@ class Level:
     rss_idle: int
     rss_peak: int
     aborted: bool = False
-    other_cpu_s: dict[str, float] = field(default_factory=dict)  # e.g. the fake upstream's
+    window_cpu: dict[str, float] = field(default_factory=dict)  # cores used in the window, per process
 
     def ttfts(self) -> list[float]:
         """TTFT of the streams started in the window (early enough to have had 500 ms).
@@ -258,7 +258,6 @@ async def run_level(target: Target, transport: Transport, concurrency: int, *, r
     t0 = time.perf_counter()
     window = (t0 + ramp_s, t0 + ramp_s + window_s)
     closed = asyncio.Event()
-    asyncio.get_running_loop().call_later(ramp_s + window_s, closed.set)
     rss_idle = server.memory_info().rss
     rss_peak = [rss_idle]
 
@@ -285,8 +284,16 @@ async def run_level(target: Target, transport: Transport, concurrency: int, *, r
             if open_streams[0] >= concurrency:
                 rss_peak[0] = max(rss_peak[0], server.memory_info().rss)
 
-    watched = {name: psutil.Process(pid) for name, pid in (watch or {}).items()}
-    others = {name: cpu_seconds(process) for name, process in watched.items()}
+    watched = {"server": server, "client": me, **{name: psutil.Process(pid) for name, pid in (watch or {}).items()}}
+    marks: list[dict[str, float]] = []
+
+    def mark() -> None:
+        marks.append({name: cpu_seconds(process) for name, process in watched.items()})
+
+    loop = asyncio.get_running_loop()
+    loop.call_later(ramp_s, mark)
+    loop.call_later(ramp_s + window_s, mark)
+    loop.call_later(ramp_s + window_s, closed.set)
     server_cpu, client_cpu = cpu_seconds(server), cpu_seconds(me)
     aborted = False
     async with new_session() as session:
@@ -304,7 +311,7 @@ async def run_level(target: Target, transport: Transport, concurrency: int, *, r
         await asyncio.gather(*pending, *([probe] if probe else []), return_exceptions=True)
     return Level(target.name, transport, concurrency, results, window, time.perf_counter() - t0,
                  cpu_seconds(server) - server_cpu, cpu_seconds(me) - client_cpu, rss_idle, rss_peak[0], aborted,
-                 {name: cpu_seconds(process) - others[name] for name, process in watched.items()})
+                 {name: (marks[1][name] - marks[0][name]) / window_s for name in watched} if len(marks) == 2 else {})
 
 
 async def wait_idle(pid: int, *, below: float = 0.05, limit_s: float = 20.0) -> None:

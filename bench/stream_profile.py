@@ -41,10 +41,48 @@ class Recording:
                 self.process.wait()
 
 
+IDLE_LEAVES = ("thread.py:81", "selectors.py", "Condition.wait", "Event.wait",
+               "Connection.wait (psycopg")  # the last: a DB thread waiting for Postgres's answer
+
+
 def _is_idle(frames: list[str]) -> bool:
-    """Threads parked waiting for work (pool queues, the selector) are not CPU."""
+    """Threads parked waiting for work (pool queues, the selector) or for Postgres are not CPU."""
     leaf = frames[-1]
-    return any(marker in leaf for marker in ("thread.py:81", "selectors.py", "Condition.wait", "Event.wait"))
+    return any(marker in leaf for marker in IDLE_LEAVES)
+
+
+# A busy sample goes to the first bucket one of whose markers appears in its stack.
+BUCKETS = (
+    ("engine DB writes (flush, finish, heartbeat)", ("run_flush", "run_finish", "run_heartbeat", "credit_settle")),
+    ("request setup in threads (auth, validation, begin, prompt)", ("thread_handler", "apps/engine/db.py")),
+    ("provider: SDK parsing + upstream reads", ("OpenAIProvider", "_deltas (", "openai/", "httpx", "aiohttp/")),
+    ("engine: events, subscription, fan-out", ("apps/engine/", "channels/layers", "apps/streaming/bus")),
+    ("transport: encode + ASGI send + socket write", ("apps/streaming/", "raw_relay.py", "daphne/", "twisted/",
+                                                      "uvicorn/", "websockets/", "channels/", "_sse (", "_ws_relay")),
+)
+
+
+def buckets(raw: Path) -> dict[str, float]:
+    """Share of the busy samples per bucket (see ``BUCKETS``); the rest is the event loop itself."""
+    counts: collections.Counter[str] = collections.Counter()
+    total = 0
+    for frames, n in _samples(raw):
+        total += n
+        stack = ";".join(frames)
+        counts[next((name for name, marks in BUCKETS if any(m in stack for m in marks)), "event loop, other")] += n
+    return {name: counts[name] / total for name in [*(b[0] for b in BUCKETS), "event loop, other"]} if total else {}
+
+
+def _samples(raw: Path) -> list[tuple[list[str], int]]:
+    out = []
+    for line in raw.read_text().splitlines() if raw.exists() else []:
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        frames = [f for f in stack.split(";") if not f.startswith(("thread (", "process "))]
+        if frames and not _is_idle(frames):
+            out.append((frames, int(count)))
+    return out
 
 
 def summarise(raw: Path, *, top: int = 25) -> list[str]:
@@ -52,16 +90,7 @@ def summarise(raw: Path, *, top: int = 25) -> list[str]:
     inclusive: collections.Counter[str] = collections.Counter()
     leaf: collections.Counter[str] = collections.Counter()
     total = 0
-    if not raw.exists():
-        return [f"(no profile at {raw})"]
-    for line in raw.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not stack or not count.isdigit():
-            continue
-        frames = [f for f in stack.split(";") if not f.startswith(("thread (", "process "))]
-        if not frames or _is_idle(frames):
-            continue
-        n = int(count)
+    for frames, n in _samples(raw):
         total += n
         leaf[frames[-1]] += n
         for frame in set(frames):
@@ -70,7 +99,9 @@ def summarise(raw: Path, *, top: int = 25) -> list[str]:
         return ["(no busy samples)"]
     root = str(ROOT) + "/"
     ours = [(f, n) for f, n in inclusive.most_common() if "(apps/" in f or "(config/" in f or root in f]
-    lines = [f"busy samples: {total}", "our frames (inclusive):"]
+    lines = [f"busy samples: {total}", "buckets:"]
+    lines += [f"  {100 * share:5.1f}%  {name}" for name, share in buckets(raw).items()]
+    lines.append("our frames (inclusive):")
     lines += [f"  {100 * n / total:5.1f}%  {f.replace(root, '')}" for f, n in ours[:top]]
     lines.append("hottest leaves (self):")
     lines += [f"  {100 * n / total:5.1f}%  {f}" for f, n in leaf.most_common(top)]

@@ -45,7 +45,7 @@ def _probe_lines(figures: dict[str, Any]) -> list[str]:
         for name, search in conc.get("last_search", {}).items():
             steps = ", ".join(
                 f"{p['concurrency']}{'✓' if p['pass'] else '✗'}(gap {_num(p['gap_p95_ms'], 0)}, "
-                f"ttft {_num(p['ttft_p95_ms'], 0)}, cpu {p['server_cpu_pct']}%/{p['fake_cpu_pct']}%)"
+                f"ttft {_num(p['ttft_p95_ms'], 0)}, cpu {p.get('server_cpu_pct')}%/{p.get('fake_cpu_pct')}%)"
                 for p in search["probes"])
             note = " [budget]" if search.get("truncated_by_budget") else ""
             lines.append(f"    {transport:<3} {name:<9} {steps}{note}")
