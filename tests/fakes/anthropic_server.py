@@ -10,7 +10,6 @@ assistant turn). ``python -m tests.fakes.anthropic_server`` serves one in its ow
 """
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakes.common import FakeUpstream, estimate_input_tokens, new_id, sse
-from tests.fakes.process import serve_forever
+from tests.fakes.process import cli_main
 from tests.fakes.script import Script
 
 _ERROR_TYPES = {
@@ -173,15 +172,7 @@ class FakeAnthropic(FakeUpstream):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Serve a fake Anthropic Messages upstream on 127.0.0.1.")
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--tokens", type=int, default=0, help="default script: this many one-word tokens")
-    parser.add_argument("--delay-ms", type=float, default=0.0, help="default script: delay per token")
-    args = parser.parse_args()
-    script = None
-    if args.tokens:
-        script = Script(text=[f"tok{i} " for i in range(args.tokens)], token_delay=args.delay_ms / 1000)
-    serve_forever(FakeAnthropic(script), args.port)
+    cli_main(FakeAnthropic, "Serve a fake Anthropic Messages upstream on 127.0.0.1.")
 
 
 if __name__ == "__main__":

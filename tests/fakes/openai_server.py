@@ -7,7 +7,6 @@ tests.fakes.openai_server`` serves one in its own process (see ``SubprocessFake`
 """
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakes.common import FakeUpstream, estimate_input_tokens, new_id, sse
-from tests.fakes.process import serve_forever
+from tests.fakes.process import cli_main
 from tests.fakes.script import Script
 
 _ERROR_TYPES = {
@@ -131,15 +130,7 @@ class FakeOpenAI(FakeUpstream):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Serve a fake OpenAI-compatible upstream on 127.0.0.1.")
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--tokens", type=int, default=0, help="default script: this many one-word tokens")
-    parser.add_argument("--delay-ms", type=float, default=0.0, help="default script: delay per token")
-    args = parser.parse_args()
-    script = None
-    if args.tokens:
-        script = Script(text=[f"tok{i} " for i in range(args.tokens)], token_delay=args.delay_ms / 1000)
-    serve_forever(FakeOpenAI(script), args.port)
+    cli_main(FakeOpenAI, "Serve a fake OpenAI-compatible upstream on 127.0.0.1.")
 
 
 if __name__ == "__main__":

@@ -116,3 +116,20 @@ class SubprocessFake:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def cli_main(fake_class: type[FakeUpstream], description: str) -> None:
+    """``python -m tests.fakes.<kind>_server [--port N] [--tokens N --delay-ms MS]``."""
+    import argparse
+
+    from tests.fakes.script import Script
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--tokens", type=int, default=0, help="default script: this many one-word tokens")
+    parser.add_argument("--delay-ms", type=float, default=0.0, help="default script: delay per token")
+    args = parser.parse_args()
+    script = None
+    if args.tokens:
+        script = Script(text=[f"tok{i} " for i in range(args.tokens)], token_delay=args.delay_ms / 1000)
+    serve_forever(fake_class(script), args.port)
