@@ -11,13 +11,16 @@ at start). The client (aiohttp, this process) measures:
 * TTFT (request sent → first ``assistant.message_delta``) of single sequential streams,
   alternating raw / Blueprint, and Blueprint's added p50 / p95;
 * the highest concurrency with inter-token gap p95 ≤ 40 ms and TTFT p95 < 500 ms, for SSE
-  and WebSocket, by a bounded binary search over a grid of levels, and Blueprint / raw;
+  and WebSocket, by a bounded search over a grid of levels (≤ 400), and Blueprint / raw;
 * server CPU per 1,000 relayed tokens and RSS per open stream;
 * Blueprint's DB writes per run (from the engine's ``run … ended … db_writes=N`` log line).
 
 Prints a table and, as its last line, one JSON object (top-level keys: daphne's figures).
+Server logs (and py-spy profiles) go to var/bench-stream/. Method and figures:
+docs/bench-stream.md; bench/stream_trace.py breaks Blueprint's TTFT down by step.
 
-    .venv/bin/python bench/stream.py [--quick] [--servers daphne,uvicorn] [--profile]
+    .venv/bin/python bench/stream.py [--quick] [--servers daphne,uvicorn] [--transports sse,ws]
+                                     [--env DB_CONN_MAX_AGE=60 …] [--profile]
 """
 from __future__ import annotations
 
@@ -62,7 +65,7 @@ class Plan:
     search_budget_s: float  # per search; a search out of time reports what it has found
 
 
-QUICK = Plan(ttft_samples=12, reps=1, grid=(5, 10, 20, 30, 40, 60, 80, 120, 200, 400), window_s=2.0,
+QUICK = Plan(ttft_samples=20, reps=1, grid=(5, 10, 20, 30, 40, 60, 80, 120, 200, 400), window_s=2.0,
              cpu_concurrency=20, cpu_streams_per_user=1, rss_concurrency=100, search_budget_s=40)
 FULL = Plan(ttft_samples=30, reps=3,
             grid=(*range(5, 65, 5), 70, 80, 90, 100, 120, 140, 160, 200, 250, 300, 350, 400),
@@ -139,6 +142,7 @@ class Bench:
                 figures[f"raw_{label}_ms"] = median(raw_q)
                 figures[f"blueprint_{label}_ms"] = median(bp_q)
                 figures[f"added_{label}_ms"] = median([b - a for a, b in zip(raw_q, bp_q, strict=True)])
+                figures[f"reps_{label}_ms"] = {"raw": raw_q, "blueprint": bp_q}
             figures["samples"] = self.plan.ttft_samples * self.plan.reps
             out[transport] = figures
             self.log(f"  TTFT {transport}: {json.dumps(figures)}")

@@ -20,15 +20,20 @@ def py_spy() -> str | None:
 
 
 class Recording:
-    """``py-spy record`` of one process (all threads, on-CPU samples) into a raw file."""
+    """``py-spy record`` of one process into a raw file.
 
-    def __init__(self, pid: int, out: Path, rate: int = 250) -> None:
+    With ``gil`` only the thread holding the GIL is sampled: a thread waiting for the GIL
+    would otherwise count as busy and inflate whatever it was about to run.
+    """
+
+    def __init__(self, pid: int, out: Path, rate: int = 250, gil: bool = True) -> None:
         binary = py_spy()
         if binary is None:
             raise RuntimeError("py-spy is not installed (.venv/bin/pip install py-spy)")
         self.out = out
         self.process = subprocess.Popen(
-            [binary, "record", "-p", str(pid), "-o", str(out), "--format", "raw", "-r", str(rate), "--threads"],
+            [binary, "record", "-p", str(pid), "-o", str(out), "--format", "raw", "-r", str(rate), "--threads",
+             *(["--gil"] if gil else [])],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
     def stop(self) -> None:

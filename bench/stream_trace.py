@@ -214,9 +214,11 @@ def main() -> None:
     for name in sorted((n for n in names if n.startswith("@")),
                        key=lambda n: statistics.median([r[n] for r in rows if n in r])):
         print(f"  {name[2:]:<58} {statistics.median([r[name] for r in rows if name in r]):8.2f}")
-    print(f"  {'step (await in all; running = on its thread)':<58} {'median':>8}")
+    print(f"  {'step (await in all; running = on its thread)':<58} {'median':>8} {'p95':>8}")
     for name in (n for n in names if not n.startswith("@")):
-        print(f"  {name:<58} {statistics.median([r[name] for r in rows if name in r]):8.2f}")
+        values = sorted(r[name] for r in rows if name in r)
+        p95 = values[max(0, -(-95 * len(values) // 100) - 1)]
+        print(f"  {name:<58} {statistics.median(values):8.2f} {p95:8.2f}")
 
 
 if __name__ == "__main__":
