@@ -195,16 +195,16 @@ class Bench:
                 **{f"{name}_cpu_pct": round(100 * cores) for name, cores in level.window_cpu.items()}}
 
     async def search(self, target: sc.Target, transport: sc.Transport, hint: int | None) -> dict[str, Any]:
-        """Galloping, then binary, search over the grid from ``hint``; assumes pass/fail is monotonic.
+        """Doubling, then binary, search over the grid from ``hint``; assumes pass/fail is monotonic.
 
-        From the start level it steps 1, 2, 4 … grid places up while levels pass (down while
-        they fail), then bisects between the highest pass and the lowest failure.
+        From the start level it goes up to about twice the level while levels pass (down to
+        about half while they fail), then bisects between the highest pass and the lowest
+        failure.
         """
         grid = [n for n in self.plan.grid if n <= self.args.max_streams]
         lo, hi = -1, len(grid)  # highest index known to pass, lowest known to fail
         probes: list[dict[str, Any]] = []
         mid = hint if hint is not None and 0 <= hint < len(grid) else (len(grid) - 1) // 3
-        step = 1
         truncated = False
         deadline = time.monotonic() + (self.args.budget or self.plan.search_budget_s)
         while hi - lo > 1:
@@ -222,12 +222,11 @@ class Bench:
             else:
                 hi = mid
             if hi == len(grid):
-                mid = min(len(grid) - 1, lo + step)
+                mid = max([i for i, n in enumerate(grid) if n <= 2 * grid[lo]] + [lo + 1])
             elif lo < 0:
-                mid = max(0, hi - step)
+                mid = min([i for i, n in enumerate(grid) if n >= grid[hi] / 2] + [hi - 1])
             else:
                 mid = (lo + hi) // 2
-            step *= 2
         return {"max_concurrency": grid[lo] if lo >= 0 else 0, "index": lo, "probes": probes,
                 "bounded_by_grid": lo == len(grid) - 1, "truncated_by_budget": truncated}
 

@@ -25,6 +25,7 @@ MODEL = "gpt-4o"
 DELTA = b"message_delta\""
 TERMINAL = (b"task_complete\"", b"\"error\"")
 STREAM_TIMEOUT_S = 60.0
+BURST_S = 0.001  # deltas read within 1 ms of each other arrived together
 
 
 @dataclass
@@ -190,17 +191,19 @@ class Level:
         return [r.ttft if r.ttft is not None else math.inf for r in chosen]
 
     def gaps(self) -> list[float]:
-        """Gaps between consecutive deltas of a stream that ended inside the window.
+        """Inter-token gaps of the deltas that arrived inside the window.
 
-        A stream cut at the end of the window adds the open gap since its last delta.
+        A delta's gap is the time since the previous arrival of deltas; deltas that arrive
+        together (within ``BURST_S``) share their burst's gap, so a stall followed by a burst
+        counts for every token it held back instead of hiding behind zero gaps. A stream cut
+        at the end of the window adds the open gap since its last delta.
         """
         start, end = self.window
         out: list[float] = []
         for result in self.results:
-            times = result.times
-            out.extend(b - a for a, b in itertools.pairwise(times) if start <= b <= end)
-            if result.cut and times and times[-1] >= start:
-                out.append(end - times[-1])
+            out.extend(gap for t, gap in delta_gaps(result.times) if start <= t <= end)
+            if result.cut and result.times and result.times[-1] >= start:
+                out.append(end - result.times[-1])
         return out
 
     def errors(self) -> list[str]:
@@ -209,6 +212,22 @@ class Level:
     @property
     def tokens(self) -> int:
         return sum(len(r.times) for r in self.results)
+
+
+def delta_gaps(times: list[float]) -> list[tuple[float, float]]:
+    """(arrival, gap) per delta after the first; see ``Level.gaps``.
+
+    Deltas in the first delta's burst get their (tiny) distance from it: their wait is TTFT.
+    """
+    out: list[tuple[float, float]] = []
+    if not times:
+        return out
+    burst_start, gap = times[0], None
+    for t in times[1:]:
+        if t - burst_start > BURST_S:
+            gap, burst_start = t - burst_start, t
+        out.append((t, t - times[0] if gap is None else gap))
+    return out
 
 
 def cpu_seconds(process: psutil.Process) -> float:
