@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.utils import timezone
 from rest_framework import authentication
@@ -67,14 +69,39 @@ def extract_api_key(headers: dict[str, str]) -> str | None:
     return None
 
 
+# Recently resolved keys, per process: a key lookup costs a query on every streamed answer's
+# first token. A revocation is seen at once in the revoking process and within
+# API_KEY_CACHE_SECONDS elsewhere.
+_key_cache: dict[str, tuple[float, Principal]] = {}
+_KEY_CACHE_MAX = 10_000
+
+
+def forget_api_key(key_hash: str) -> None:
+    _key_cache.pop(key_hash, None)
+
+
 def resolve_api_key(raw: str) -> Principal:
     """Look a raw key up.
 
     Raises:
         AuthenticationFailed: unknown or revoked key.
     """
+    digest = hash_api_key(raw)
+    ttl = float(getattr(settings, "API_KEY_CACHE_SECONDS", 5.0))
+    cached = _key_cache.get(digest)
+    if cached is not None and time.monotonic() - cached[0] < ttl:
+        return cached[1]
+    principal = _lookup_api_key(digest)
+    if ttl > 0:
+        if len(_key_cache) >= _KEY_CACHE_MAX:
+            _key_cache.clear()
+        _key_cache[digest] = (time.monotonic(), principal)
+    return principal
+
+
+def _lookup_api_key(digest: str) -> Principal:
     try:
-        key = ApiKey.objects.select_related("workspace", "user").get(key_hash=hash_api_key(raw))
+        key = ApiKey.objects.select_related("workspace", "user").get(key_hash=digest)
     except ApiKey.DoesNotExist:
         raise AuthenticationFailed("Invalid API key.", code="invalid_api_key") from None
     if key.revoked_at is not None:

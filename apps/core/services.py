@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from apps.core.auth import DISPLAY_PREFIX_LENGTH, generate_api_key, hash_api_key
+from apps.core.auth import DISPLAY_PREFIX_LENGTH, forget_api_key, generate_api_key, hash_api_key
 from apps.core.models import ApiKey, Membership, Workspace
 
 
@@ -49,4 +49,5 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+    forget_api_key(api_key.key_hash)
     return api_key

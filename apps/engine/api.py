@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 
 from apps.chats.models import Chat
 from apps.core.auth import Principal
@@ -65,7 +66,6 @@ class RunHandle:
 
 
 def _begin(request: RunRequest, model_info: Any, reserve: Decimal) -> tuple[store.RunStart, Decimal]:
-    from apps.core.limits import credit_reserve, credit_settle, rate_limit_hit
     from apps.knowledge.doc_types import get_doc_type
 
     if request.client_message_id:
@@ -74,6 +74,13 @@ def _begin(request: RunRequest, model_info: Any, reserve: Decimal) -> tuple[stor
             return existing, Decimal("0")
     if request.doc_type:
         get_doc_type(request.doc_type)  # unknown → ValidationFailed before anything is written
+    with transaction.atomic():  # one commit for the rate count, the reservation and the run
+        return _begin_in_transaction(request, model_info, reserve)
+
+
+def _begin_in_transaction(request: RunRequest, model_info: Any, reserve: Decimal) -> tuple[store.RunStart, Decimal]:
+    from apps.core.limits import credit_reserve, credit_settle, rate_limit_hit
+
     rate_limit_hit(key=request.principal.rate_key)
     reserved = credit_reserve(workspace=request.principal.workspace, amount=reserve)
     parts: dict[str, Any] = {}

@@ -98,10 +98,17 @@ async def _stream_round(
         base_delay=settings.PROVIDER_RETRY_BASE_DELAY_S,
         max_delay=settings.PROVIDER_RETRY_MAX_DELAY_S,
     )
+    # The deadline moves at most every ``step`` (not per token): the cut-off comes after
+    # between ``idle`` and ``idle + step`` seconds of silence.
+    step = min(1.0, idle / 4)
+    moved = loop.time()
     try:
         async with asyncio.timeout(idle) as deadline:
             async for item in stream:
-                deadline.reschedule(loop.time() + idle)
+                now = loop.time()
+                if now - moved >= step:
+                    deadline.reschedule(now + idle)
+                    moved = now
                 if isinstance(item, pb.TextDelta):
                     if item.text:
                         active.text_parts.append(item.text)

@@ -74,7 +74,10 @@ class ActiveRun:
 
     def deliver(self, event: Event) -> None:
         for subscriber in list(self.subscribers):
-            subscriber.feed(event)
+            if subscriber.loop is self.loop:
+                subscriber.queue.put_nowait(event)
+            else:
+                subscriber.feed(event)
 
     def _schedule_flush(self) -> None:
         if self._flush_handle is None:

@@ -17,3 +17,5 @@ ANTHROPIC_BASE_URL = env("TEST_ANTHROPIC_BASE_URL", default="")
 OPENROUTER_API_KEY = ""
 # A background ingestion thread cannot see rows of a test transaction that never commits.
 KNOWLEDGE_INGEST_MODE = "inline"
+# Tests revoke keys behind the service's back; tests/core/test_auth.py covers the cache itself.
+API_KEY_CACHE_SECONDS = 0.0

@@ -141,3 +141,21 @@ def test_create_api_key_command_prints_a_working_key_on_the_last_line():
     response = client.post("/api/projects", {"name": "from the cli key"}, format="json")
     assert response.status_code == 201
     assert Workspace.objects.get(name="cli-team").projects.filter(name="from the cli key").exists()
+
+
+def test_resolved_keys_are_cached_briefly_and_revocation_clears_the_cache(db, settings):
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.core.auth import resolve_api_key
+    from apps.core.errors import AuthenticationFailed
+    from apps.core.services import api_key_revoke
+
+    settings.API_KEY_CACHE_SECONDS = 60
+    tenant = make_tenant("cached")
+    resolve_api_key(tenant.raw_key)
+    with CaptureQueriesContext(connection) as queries:
+        assert resolve_api_key(tenant.raw_key).workspace == tenant.workspace
+    assert len(queries) == 0
+    api_key_revoke(api_key=tenant.api_key)
+    with pytest.raises(AuthenticationFailed):
+        resolve_api_key(tenant.raw_key)

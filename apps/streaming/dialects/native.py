@@ -7,11 +7,12 @@ from typing import Any
 
 from apps.core.errors import ApplicationError
 from apps.engine.events import Event
-from apps.streaming.http import dumps, sse_frame
+from apps.streaming.http import dumps
 
 
 def encode_sse(event: Event) -> Iterable[bytes]:
-    yield sse_frame(dumps(event), id=event["seq"])
+    # JSON never contains a raw newline, so one data: line carries the whole event.
+    yield b"id: %d\ndata: %s\n\n" % (event["seq"], dumps(event).encode())
 
 
 def error_body(exc: ApplicationError) -> dict[str, Any]:
