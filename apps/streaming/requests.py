@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from apps.chats.models import Chat
-from apps.chats.selectors import chat_get
 from apps.core.auth import Principal
 from apps.core.errors import NotFound
+from apps.core.selectors import get_scoped, parse_uuid
 from apps.engine import validation as v
 from apps.engine.api import RunRequest
 from apps.projects.selectors import project_get
@@ -15,15 +15,19 @@ from apps.projects.selectors import project_get
 
 def native_chat(principal: Principal, project_id: Any, chat_id: Any) -> Chat:
     """The chat addressed by a native request, scoped to the caller's workspace (sync)."""
+    if chat_id is not None:
+        # One query: the chat, in that project, in the caller's workspace.
+        project_uuid = parse_uuid(project_id)
+        if project_uuid is None:
+            raise NotFound("Project not found.")
+        chats = Chat.objects.select_related("project").filter(
+            project_id=project_uuid, project__workspace=principal.workspace)
+        return get_scoped(chats, chat_id, label="Chat")
     project = project_get(workspace=principal.workspace, project_id=project_id)
-    if chat_id is None:
-        chat = (
-            Chat.objects.select_related("project").filter(project=project).order_by("-is_default", "created_at").first()
-        )
-        if chat is None:
-            raise NotFound("Chat not found.")
-        return chat
-    return chat_get(workspace=principal.workspace, chat_id=chat_id, project=project)
+    chat = Chat.objects.select_related("project").filter(project=project).order_by("-is_default", "created_at").first()
+    if chat is None:
+        raise NotFound("Chat not found.")
+    return chat
 
 
 def native_run_request(principal: Principal, project_id: Any, data: Any, *, mode: str | None = None) -> RunRequest:
