@@ -20,7 +20,7 @@ Server logs (and py-spy profiles) go to var/bench-stream/. Method and figures:
 docs/bench-stream.md; bench/stream_trace.py breaks Blueprint's TTFT down by step.
 
     .venv/bin/python bench/stream.py [--quick] [--servers daphne,uvicorn] [--transports sse,ws]
-                                     [--env DB_CONN_MAX_AGE=60 …] [--profile]
+                                     [--env DB_POOL_MAX_SIZE=0 …] [--profile]
 """
 from __future__ import annotations
 
@@ -308,7 +308,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--profile", action="store_true",
                         help="py-spy the servers during the CPU round and Blueprint during TTFT (needs py-spy)")
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
-                        help="extra environment of the Blueprint server, for what-if runs (DB_CONN_MAX_AGE=60)")
+                        help="extra environment of the Blueprint server, for what-if runs (DB_POOL_MAX_SIZE=0)")
     args = parser.parse_args()
     args.env = dict(item.split("=", 1) for item in args.env)
     args.servers = [s.strip() for s in args.servers.split(",") if s.strip()]
@@ -325,8 +325,14 @@ def _terminate(signum: int, _frame: Any) -> None:
 
 def main() -> None:
     args = parse_args()
-    plan = QUICK if args.quick else FULL
     signal.signal(signal.SIGTERM, _terminate)
+    with sp.exclusive_run():
+        run(args)
+
+
+def run(args: argparse.Namespace) -> None:
+    plan = QUICK if args.quick else FULL
+    version = sp.code_version()
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     for old in LOG_DIR.glob("*"):
         old.unlink()
@@ -357,7 +363,7 @@ def main() -> None:
             "cpus": os.cpu_count(), "load_average_start": [round(x, 2) for x in load_start],
             "load_average_end": [round(x, 2) for x in os.getloadavg()], "http_transport": "aiohttp",
             "elapsed_s": round(time.monotonic() - started), "plan": plan.__dict__,
-            "db_writes_target": STREAM_S * 10 + DB_WRITES_CONSTANT, "blueprint_env": args.env}
+            "db_writes_target": STREAM_S * 10 + DB_WRITES_CONSTANT, "blueprint_env": args.env, **version}
     summary = print_report(results, meta)
     print(json.dumps(summary, default=str))
 

@@ -5,6 +5,8 @@ Every child runs in its own process group and is stopped (SIGTERM, then SIGKILL)
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import signal
@@ -14,6 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
@@ -117,6 +120,35 @@ def base_env() -> dict[str, str]:
         "PYTHONPATH": str(ROOT),
     })
     return env
+
+
+@contextlib.contextmanager
+def exclusive_run() -> Iterator[None]:
+    """One streaming benchmark at a time: a second one would drop the database under the first."""
+    path = ROOT / "var" / "bench-stream.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            raise SystemExit(f"another streaming benchmark is running (pid {handle.read().strip() or '?'}); "
+                             f"it owns the database {DATABASE} — wait for it to finish") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+
+
+def code_version() -> dict[str, object]:
+    """The commit measured, and whether the application code differed from it."""
+    def git(*args: str) -> str:
+        out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+        return out.stdout.strip()
+
+    return {"commit": git("rev-parse", "--short", "HEAD") or None,
+            "uncommitted_changes": bool(git("status", "--porcelain", "--", "apps", "config"))}
 
 
 # --- the database ------------------------------------------------------------------------

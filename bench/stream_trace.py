@@ -161,6 +161,20 @@ def _phases(spans: list[list[Any]]) -> dict[str, float]:
 
 def main() -> None:
     import argparse
+
+    from bench import stream_procs as sp
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--server", choices=("daphne", "uvicorn"), default="daphne")
+    parser.add_argument("--samples", type=int, default=40)
+    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra environment of the servers (e.g. API_KEY_CACHE_SECONDS=0)")
+    args = parser.parse_args()
+    with sp.exclusive_run():
+        trace(args)
+
+
+def trace(args: Any) -> None:
     import asyncio
     import statistics
     import urllib.request
@@ -170,12 +184,6 @@ def main() -> None:
     from bench.stream import LOG_DIR, upstream_script
     from tests.fakes.process import SubprocessFake
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--server", choices=("daphne", "uvicorn"), default="daphne")
-    parser.add_argument("--samples", type=int, default=40)
-    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
-                        help="extra environment of the servers (e.g. DB_CONN_MAX_AGE=60)")
-    args = parser.parse_args()
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     env = sp.base_env()
     tenant = sp.seed(env, args.samples + 10)
