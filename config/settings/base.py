@@ -86,7 +86,7 @@ else:
 # A psycopg connection pool per process (Django ≥ 5.1): opening a PostgreSQL connection per
 # request costs milliseconds on every streamed answer's first token. 0 turns it off.
 DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=20)
-if DB_POOL_MAX_SIZE > 0:
+if DB_POOL_MAX_SIZE > 0 and DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
         "max_size": DB_POOL_MAX_SIZE,
