@@ -5,7 +5,7 @@ upstream through the same OpenAI SDK and HTTP transport Blueprint uses, and writ
 delta as ``data: {"type":"assistant.message_delta","delta":…}`` (SSE on ``POST``) or as a
 WebSocket text frame (client frames ``{"type":"message", text, model?}`` / ``{"type":"stop"}``).
 Serve it with ``daphne bench.raw_relay:app`` or ``uvicorn bench.raw_relay:app``; it reads
-``OPENAI_API_KEY``, ``OPENAI_BASE_URL`` and ``RAW_RELAY_TRANSPORT`` (aiohttp | httpx).
+``OPENAI_API_KEY``, ``OPENAI_BASE_URL`` and ``PROVIDER_HTTP_TRANSPORT`` (aiohttp | httpx), as Blueprint does.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ DONE = {"type": "session.task_complete", "status": "completed"}
 def _get_client() -> openai.AsyncOpenAI:
     global _client
     if _client is None:  # one per process: the relay's servers run a single event loop
-        transport = os.environ.get("RAW_RELAY_TRANSPORT", "aiohttp")
+        transport = os.environ.get("PROVIDER_HTTP_TRANSPORT", "aiohttp")
         http = openai.DefaultAioHttpClient() if transport == "aiohttp" else openai.DefaultAsyncHttpxClient()
         _client = openai.AsyncOpenAI(max_retries=0, http_client=http)
     return _client

@@ -104,7 +104,7 @@ class Bench:
     # --- servers -----------------------------------------------------------------------------
     def start(self, kind: sp.ServerKind) -> tuple[sp.Child, sp.Child, sc.Target, sc.Target]:
         env = {**self.env, "OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": self.fake_url,
-               "RAW_RELAY_TRANSPORT": "aiohttp"}
+               "PROVIDER_HTTP_TRANSPORT": self.args.transport}
         raw = sp.start_server(self.children, kind, sp.RAW_APP, env, LOG_DIR, "/")
         bp = sp.start_server(self.children, kind, sp.BLUEPRINT_APP, {**env, **self.args.env}, LOG_DIR,
                              "/api/health")
@@ -303,6 +303,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--servers", default="daphne,uvicorn", help="comma-separated: daphne, uvicorn")
     parser.add_argument("--transports", default="sse,ws", help="comma-separated: sse, ws")
     parser.add_argument("--max-streams", type=int, default=400, help="the highest concurrency level probed")
+    parser.add_argument("--transport", choices=("aiohttp", "httpx"), default="aiohttp",
+                        help="the SDK's HTTP transport, for Blueprint and the raw relay alike")
     parser.add_argument("--budget", type=float, default=0,
                         help="seconds one concurrency search may take (default: 40 quick, 150 full)")
     parser.add_argument("--profile", action="store_true",
@@ -361,7 +363,7 @@ def run(args: argparse.Namespace) -> None:
             fake.close()
     meta = {"mode": "quick" if args.quick else "full", "tokens": TOKENS, "token_ms": TOKEN_MS,
             "cpus": os.cpu_count(), "load_average_start": [round(x, 2) for x in load_start],
-            "load_average_end": [round(x, 2) for x in os.getloadavg()], "http_transport": "aiohttp",
+            "load_average_end": [round(x, 2) for x in os.getloadavg()], "http_transport": args.transport,
             "elapsed_s": round(time.monotonic() - started), "plan": plan.__dict__,
             "db_writes_target": STREAM_S * 10 + DB_WRITES_CONSTANT, "blueprint_env": args.env, **version}
     summary = print_report(results, meta)

@@ -20,7 +20,7 @@ def py_spy() -> str | None:
 
 
 class Recording:
-    """``py-spy record`` of one process into a raw file.
+    """``py-spy record --nonblocking`` of one process into a raw file (it is not paused to sample).
 
     With ``gil`` only the thread holding the GIL is sampled: a thread waiting for the GIL
     would otherwise count as busy and inflate whatever it was about to run.
@@ -33,7 +33,7 @@ class Recording:
         self.out = out
         self.process = subprocess.Popen(
             [binary, "record", "-p", str(pid), "-o", str(out), "--format", "raw", "-r", str(rate), "--threads",
-             *(["--gil"] if gil else [])],
+             "--nonblocking", *(["--gil"] if gil else [])],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
     def stop(self) -> None:
