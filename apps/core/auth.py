@@ -10,40 +10,23 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 from rest_framework import authentication
 from rest_framework.request import Request
 
 from apps.core.errors import AuthenticationFailed
-from apps.core.models import ApiKey, Membership, Workspace
+from apps.core.models import ApiKey, Membership
+from apps.core.principal import Principal
 
 KEY_PREFIX = "bp_"
 DISPLAY_PREFIX_LENGTH = 11
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling, and the workspace every lookup is scoped to."""
-
-    workspace: Workspace
-    user: AbstractBaseUser | None = None
-    api_key: ApiKey | None = None
-    # True when authenticated by a session cookie: unsafe methods then need CSRF.
-    via_session: bool = False
-
-    @property
-    def rate_key(self) -> str:
-        if self.api_key is not None:
-            return f"key:{self.api_key.pk}"
-        return f"user:{self.user.pk if self.user else 'anon'}"
 
 
 def generate_api_key() -> str:

@@ -17,8 +17,7 @@ from django.conf import settings
 from django.db import transaction
 
 from apps.chats.models import Chat
-from apps.core.auth import Principal
-from apps.core.errors import NotFound
+from apps.core.principal import Principal
 from apps.engine import events as ev
 from apps.engine import store
 from apps.engine.db import run_db
@@ -235,10 +234,12 @@ async def stop_chat(chat: Chat) -> str | None:
 
 
 async def run_for_resume(*, principal: Principal, run_id: str) -> tuple[str, str]:
-    """(run id, chat id) of a run the caller may read; NotFound otherwise."""
+    """(run id, chat id) of a run the caller may read.
+
+    Raises:
+        NotFound: no such run in the caller's workspace.
+    """
     from apps.chats.selectors import run_get
 
     run = await run_db(run_get, workspace=principal.workspace, run_id=run_id)
-    if run is None:
-        raise NotFound("Run not found.")
     return str(run.pk), str(run.chat_id)

@@ -8,7 +8,6 @@ import os
 import socket
 import uuid
 import weakref
-from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -49,9 +48,9 @@ class ActiveRun:
         self.flush_lock = asyncio.Lock()
         self._flush_handle: asyncio.TimerHandle | None = None
         self._last_text_flush = self.loop.time()
-        # Write transactions of this run, for tests and the benchmark: the rate-limit
-        # count, the credit reservation and the begin transaction came before us.
-        self.db_writes = 3
+        # Write transactions of this run, for tests and the benchmark: the set-up
+        # transaction (rate count, credit reservation, messages, run) came before us.
+        self.db_writes = 1
 
     @property
     def text(self) -> str:
@@ -276,9 +275,6 @@ class Runtime:
                 reaped = await run_db(store.runs_reap_stale, stale_after_s=settings.ENGINE_STALE_AFTER_S)
                 for run_id in reaped:
                     logger.warning("run %s had no heartbeat; marked interrupted", run_id)
-                    await self.bus.publish(
-                        run_id, {"type": "run.events", "runId": run_id, "origin": "reaper", "events": []}
-                    )
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -306,5 +302,3 @@ def get_runtime() -> Runtime:
 def local_runs() -> dict[str, ActiveRun]:
     return _local_runs
 
-
-Callback = Callable[[], None]

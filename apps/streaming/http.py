@@ -33,16 +33,6 @@ SSE_HEADERS: Headers = [
 PING = b": ping\n\n"
 
 
-def sse_frame(data: str, *, event: str | None = None, id: int | None = None) -> bytes:
-    lines = []
-    if id is not None:
-        lines.append(f"id: {id}")
-    if event is not None:
-        lines.append(f"event: {event}")
-    lines.extend(f"data: {line}" for line in data.split("\n"))
-    return ("\n".join(lines) + "\n\n").encode()
-
-
 def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
 

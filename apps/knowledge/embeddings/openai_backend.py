@@ -1,19 +1,14 @@
-"""OpenAI (or any OpenAI-compatible) embeddings. The only module that imports the SDK here."""
+"""OpenAI (or any OpenAI-compatible) embeddings, through apps.providers (where the SDK lives)."""
 from __future__ import annotations
-
-from typing import Any
 
 from apps.knowledge.embeddings import EmbeddingConfig, EmbeddingError, check_dimensions
 from apps.knowledge.models import EMBEDDING_DIMENSIONS
-
-# The API accepts up to 2048 inputs per request; smaller batches keep requests well
-# under its per-request token limit.
-_MAX_BATCH = 256
+from apps.providers.base import ProviderError
 
 
 class OpenAIEmbedder:
     def __init__(self, config: EmbeddingConfig) -> None:
-        import openai
+        from apps.providers.openai_embeddings import OpenAIEmbeddingsClient
 
         if not config.api_key:
             raise EmbeddingError(
@@ -21,30 +16,13 @@ class OpenAIEmbedder:
             )
         self.config = config
         self.model_id = config.model_id
-        kwargs: dict[str, Any] = {"api_key": config.api_key, "timeout": config.timeout, "max_retries": 2}
-        if config.base_url:
-            kwargs["base_url"] = config.base_url
-        self._client = openai.OpenAI(**kwargs)
-        self._errors: tuple[type[Exception], ...] = (openai.OpenAIError,)
+        self._client = OpenAIEmbeddingsClient(api_key=config.api_key, base_url=config.base_url or "",
+                                              timeout=config.timeout)
 
     def embed(self, texts: list[str]) -> list[list[float]]:
-        vectors: list[list[float]] = []
-        size = min(self.config.batch_size, _MAX_BATCH) if self.config.batch_size > 0 else _MAX_BATCH
-        for start in range(0, len(texts), size):
-            batch = texts[start:start + size]
-            try:
-                response = self._client.embeddings.create(
-                    model=self.config.model,
-                    input=batch,
-                    dimensions=EMBEDDING_DIMENSIONS,
-                    encoding_format="float",
-                )
-            except self._errors as exc:
-                raise EmbeddingError(f"OpenAI embeddings failed: {exc}", retry=True) from exc
-            items = sorted(response.data, key=lambda item: item.index)
-            if len(items) != len(batch):
-                raise EmbeddingError(
-                    f"OpenAI returned {len(items)} embeddings for {len(batch)} inputs.", retry=True
-                )
-            vectors.extend([list(item.embedding) for item in items])
+        try:
+            vectors = self._client.embed(texts, model=self.config.model, dimensions=EMBEDDING_DIMENSIONS,
+                                         batch_size=self.config.batch_size)
+        except ProviderError as exc:
+            raise EmbeddingError(exc.message, retry=exc.retryable) from exc
         return check_dimensions(vectors, model_id=self.model_id)
