@@ -50,6 +50,7 @@ STREAM_S = TOKENS * TOKEN_MS / 1000
 GAP_LIMIT_S, TTFT_LIMIT_S = 0.040, 0.500
 DB_WRITES_CONSTANT = 10  # begin (3 writes), finish, credit settlement, a heartbeat or two
 LOG_DIR = ROOT / "var" / "bench-stream"
+PHASES = ("rss", "cpu", "ttft", "concurrency")
 RUN_ENDED = re.compile(r"run (\S+) ended (\w+) at \S+ db_writes=(\d+)")
 
 
@@ -261,19 +262,24 @@ class Bench:
             await asyncio.gather(self.warm_up(raw), self.warm_up(bp))
             await asyncio.gather(sc.wait_idle(raw.pid), sc.wait_idle(bp.pid))
             figures: dict[str, Any] = {"rss_kib_per_stream": {}, "cpu_ms_per_1k_tokens": {}}
-            for target in (raw, bp):
-                figures["rss_kib_per_stream"][target.name] = await self.rss_round(target)
-            for target in (raw, bp):
-                result = await self.cpu_round(target, bp_child if target is bp else None)
-                figures["cpu_ms_per_1k_tokens"][target.name] = result["cpu_ms_per_1k_tokens"]
-                if "db_writes" in result:
-                    figures["db_writes"] = result["db_writes"]
-            profile = self.profiler(bp, "ttft")
-            try:
-                figures["ttft"] = await self.ttft(raw, bp)
-            finally:
-                self.stop_profiler(profile)
-            figures["concurrency"] = await self.concurrency(raw, bp)
+            phases = self.args.phases
+            if "rss" in phases:
+                for target in (raw, bp):
+                    figures["rss_kib_per_stream"][target.name] = await self.rss_round(target)
+            if "cpu" in phases:
+                for target in (raw, bp):
+                    result = await self.cpu_round(target, bp_child if target is bp else None)
+                    figures["cpu_ms_per_1k_tokens"][target.name] = result["cpu_ms_per_1k_tokens"]
+                    if "db_writes" in result:
+                        figures["db_writes"] = result["db_writes"]
+            if "ttft" in phases:
+                profile = self.profiler(bp, "ttft")
+                try:
+                    figures["ttft"] = await self.ttft(raw, bp)
+                finally:
+                    self.stop_profiler(profile)
+            if "concurrency" in phases:
+                figures["concurrency"] = await self.concurrency(raw, bp)
             return figures
         finally:
             self.children.stop(bp_child)
@@ -311,7 +317,13 @@ def parse_args() -> argparse.Namespace:
                         help="py-spy the servers during the CPU round and Blueprint during TTFT (needs py-spy)")
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                         help="extra environment of the Blueprint server, for what-if runs (DB_POOL_MAX_SIZE=0)")
+    parser.add_argument("--phases", default=",".join(PHASES),
+                        help="comma-separated subset of " + ", ".join(PHASES) + " (development runs; the "
+                             "report then lacks the others)")
     args = parser.parse_args()
+    args.phases = [p.strip() for p in args.phases.split(",") if p.strip()]
+    if not set(args.phases) <= set(PHASES):
+        parser.error("--phases takes " + ", ".join(PHASES))
     args.env = dict(item.split("=", 1) for item in args.env)
     args.servers = [s.strip() for s in args.servers.split(",") if s.strip()]
     args.transports = [t.strip() for t in args.transports.split(",") if t.strip()]
@@ -365,7 +377,7 @@ def run(args: argparse.Namespace) -> None:
             "cpus": os.cpu_count(), "load_average_start": [round(x, 2) for x in load_start],
             "load_average_end": [round(x, 2) for x in os.getloadavg()], "http_transport": args.transport,
             "elapsed_s": round(time.monotonic() - started), "plan": plan.__dict__,
-            "db_writes_target": STREAM_S * 10 + DB_WRITES_CONSTANT, "blueprint_env": args.env, **version}
+            "db_writes_target": STREAM_S * 10 + DB_WRITES_CONSTANT, "blueprint_env": args.env, "phases": args.phases, **version}
     summary = print_report(results, meta)
     print(json.dumps(summary, default=str))
 

@@ -1,4 +1,5 @@
 """ASGI entry point: Django for HTTP, Channels routes for streaming and WebSocket."""
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -6,11 +7,10 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 django_asgi_app = get_asgi_application()  # before importing anything that touches models
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
-from apps.core.auth import ApiKeyAuthMiddleware  # noqa: E402
+from apps.core.auth import PrincipalMiddleware  # noqa: E402
 from apps.streaming.security import allowed_hosts_origin_validator  # noqa: E402
 from config.routing import http_routes, websocket_routes  # noqa: E402
 
@@ -19,11 +19,13 @@ _django_fallback = re_path(r"", django_asgi_app)  # type: ignore[arg-type]
 application = ProtocolTypeRouter(
     {
         # Streaming endpoints are Channels consumers; everything else falls through to Django.
-        "http": AuthMiddlewareStack(
-            ApiKeyAuthMiddleware(URLRouter([*http_routes, _django_fallback]))
-        ),
-        "websocket": allowed_hosts_origin_validator(
-            AuthMiddlewareStack(ApiKeyAuthMiddleware(URLRouter(websocket_routes)))
-        ),
+        "http": PrincipalMiddleware(URLRouter([*http_routes, _django_fallback])),
+        "websocket": allowed_hosts_origin_validator(PrincipalMiddleware(URLRouter(websocket_routes))),
     }
 )
+
+# Everything imported so far lives as long as the process: move it out of the garbage
+# collector's generations, so the full collections that streaming traffic triggers do not
+# walk Django's whole import-time heap again and again.
+gc.collect()
+gc.freeze()

@@ -63,17 +63,25 @@ def forget_api_key(key_hash: str) -> None:
     _key_cache.pop(key_hash, None)
 
 
+def cached_api_key(raw: str) -> Principal | None:
+    """The principal of a key resolved in the last ``API_KEY_CACHE_SECONDS``, without the database."""
+    cached = _key_cache.get(hash_api_key(raw))
+    if cached is not None and time.monotonic() - cached[0] < float(getattr(settings, "API_KEY_CACHE_SECONDS", 5.0)):
+        return cached[1]
+    return None
+
+
 def resolve_api_key(raw: str) -> Principal:
     """Look a raw key up.
 
     Raises:
         AuthenticationFailed: unknown or revoked key.
     """
+    cached = cached_api_key(raw)
+    if cached is not None:
+        return cached
     digest = hash_api_key(raw)
     ttl = float(getattr(settings, "API_KEY_CACHE_SECONDS", 5.0))
-    cached = _key_cache.get(digest)
-    if cached is not None and time.monotonic() - cached[0] < ttl:
-        return cached[1]
     principal = _lookup_api_key(digest)
     if ttl > 0:
         if len(_key_cache) >= _KEY_CACHE_MAX:
@@ -156,32 +164,39 @@ def request_principal(request: Request) -> Principal:
     return principal
 
 
-class ApiKeyAuthMiddleware:
-    """ASGI middleware for Channels routes: resolves an API key or session user.
+def scope_api_key(scope: dict[str, Any]) -> str | None:
+    """The raw key of an ASGI request. Keys only travel in headers: a query string ends up in access logs."""
+    return extract_api_key({k.decode("latin1").lower(): v.decode("latin1") for k, v in scope.get("headers", [])})
 
-    Sits inside ``AuthMiddlewareStack`` so a session user is already in the scope.
-    Sets ``scope["principal"]`` (or None) and, for a bad key,
-    ``scope["auth_error"]`` so the consumer can answer 401 / close.
+
+class PrincipalMiddleware:
+    """ASGI middleware for Channels routes: sets ``scope["principal"]`` (or None).
+
+    A request carrying an API key is resolved from the key alone (a key seen in the last
+    few seconds without touching the database) and skips the session middleware, which
+    would look a session up and wrap every ``send`` of the stream. Any other request goes
+    through Channels' ``AuthMiddlewareStack`` and becomes its session user's principal.
+    A bad key sets ``scope["auth_error"]`` so the consumer can answer 401 / close.
     """
 
     def __init__(self, inner: Any) -> None:
+        from channels.auth import AuthMiddlewareStack
+
         self.inner = inner
+        self.with_session = AuthMiddlewareStack(self._session_principal)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
-        scope = dict(scope)
-        headers = {k.decode("latin1").lower(): v.decode("latin1") for k, v in scope.get("headers", [])}
-        # Keys only travel in headers: a query string ends up in access logs.
-        raw = extract_api_key(headers)
-        scope["principal"] = None
-        scope["auth_error"] = None
-        if raw is not None:
-            try:
-                scope["principal"] = await sync_to_async(resolve_api_key)(raw)
-            except AuthenticationFailed as exc:
-                scope["auth_error"] = exc
-        else:
-            # AuthMiddlewareStack (outside us) has already resolved the session user.
-            user = scope.get("user")
-            if user is not None:
-                scope["principal"] = await sync_to_async(principal_for_user)(user)
+        raw = scope_api_key(scope)
+        if raw is None:
+            return await self.with_session(scope, receive, send)
+        scope = {**scope, "principal": None, "auth_error": None}
+        try:
+            scope["principal"] = cached_api_key(raw) or await sync_to_async(resolve_api_key)(raw)
+        except AuthenticationFailed as exc:
+            scope["auth_error"] = exc
         return await self.inner(scope, receive, send)
+
+    async def _session_principal(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        user = scope.get("user")
+        principal = await sync_to_async(principal_for_user)(user) if user is not None else None
+        return await self.inner({**scope, "principal": principal, "auth_error": None}, receive, send)

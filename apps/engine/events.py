@@ -31,5 +31,13 @@ def envelope(*, seq: int, run_id: str, chat_id: str, type: str, payload: dict[st
     return {"seq": seq, "runId": run_id, "chatId": chat_id, "type": type, **payload}
 
 
+ENVELOPE_KEYS: Final = frozenset({"seq", "runId", "chatId", "type"})
+
+
+def payload_of(event: Event) -> dict[str, Any]:
+    """The event's own fields (what RunEvent.payload stores)."""
+    return {key: value for key, value in event.items() if key not in ENVELOPE_KEYS}
+
+
 def is_terminal(event: Event) -> bool:
     return event["type"] in TERMINAL_TYPES

@@ -429,7 +429,7 @@ async def _finish(
         logger.exception("credit settlement failed for run %s", active.run_id)
     active.deliver(terminal)
     active.runtime.unregister(active)
-    await active.runtime.publish_events(active.run_id, [active.log_event(s) for s, _, _ in batch])
+    await active.runtime.publish_events(active.run_id, batch)
     await active.runtime.leave(active.run_id)
     logger.info("run %s ended %s at %s db_writes=%d", active.run_id, status, timezone.now().isoformat(),
                 active.db_writes)

@@ -16,7 +16,6 @@ from apps.engine import store
 from apps.engine.bus import Bus, BusMessage, make_bus
 from apps.engine.db import run_db
 from apps.engine.events import Event, envelope, is_terminal
-from apps.engine.store import PendingEvent
 from apps.engine.subscription import Subscription
 
 logger = logging.getLogger(__name__)
@@ -37,8 +36,12 @@ class ActiveRun:
         self.runtime = runtime
         self.loop = asyncio.get_running_loop()
         self.seq = 1  # seq 1 (run.started) was written with the run
+        # Events not yet known to be in Postgres (plus run.started until the first flush):
+        # what a subscriber joining on this worker cannot read from the database yet.
+        # Persisted events are dropped, so memory does not grow with the answer.
         self.log: list[Event] = []
-        self.pending: list[PendingEvent] = []
+        self.log_base = 1  # seq of log[0]
+        self.pending: list[Event] = []
         self.subscribers: set[Subscription] = set()
         self.task: asyncio.Task[Any] | None = None
         self.stop_reason: str | None = None
@@ -64,7 +67,7 @@ class ActiveRun:
         self.seq += 1
         event = envelope(seq=self.seq, run_id=self.run_id, chat_id=self.chat_id, type=type_, payload=payload)
         self.log.append(event)
-        self.pending.append((self.seq, type_, payload))
+        self.pending.append(event)
         if deliver:
             self.deliver(event)
         if not is_terminal(event):
@@ -72,9 +75,10 @@ class ActiveRun:
         return event
 
     def deliver(self, event: Event) -> None:
-        for subscriber in list(self.subscribers):
-            if subscriber.loop is self.loop:
-                subscriber.queue.put_nowait(event)
+        loop = self.loop
+        for subscriber in self.subscribers:  # push() never changes the set
+            if subscriber.loop is loop:
+                subscriber.push(event)
             else:
                 subscriber.feed(event)
 
@@ -122,13 +126,19 @@ class ActiveRun:
                 self._schedule_flush()
                 return
             if batch:
-                await self.runtime.publish_events(self.run_id, [self.log_event(s) for s, _, _ in batch])
+                self.forget_through(batch[-1]["seq"])
+                await self.runtime.publish_events(self.run_id, batch)
 
-    def log_event(self, seq: int) -> Event:
-        return self.log[seq - 1]  # the log always starts at seq 1 (run.started)
+    def forget_through(self, seq: int) -> None:
+        """Drop events up to ``seq`` from the in-memory log: they are in Postgres now."""
+        count = seq - self.log_base + 1
+        if count > 0:
+            del self.log[:count]
+            self.log_base += count
 
     def events_after(self, after_seq: int) -> list[Event]:
-        return [event for event in self.log if event["seq"] > after_seq]
+        """The in-memory events after ``after_seq`` (those up to ``log_base - 1`` are in Postgres)."""
+        return self.log[max(0, after_seq + 1 - self.log_base):]
 
     def request_stop(self, reason: str) -> None:
         """Cancel the run's task on its own loop (thread-safe)."""
@@ -242,6 +252,8 @@ class Runtime:
             active.subscribers.add(sub)
             if active.loop is not self.loop:
                 sub.local = None  # another loop in this process: treat like a remote run
+            if after_seq + 1 < active.log_base:
+                await sub.refill()  # the run's start is only in Postgres now
             return sub
         self.remote_subscribers.setdefault(run_id, set()).add(sub)
         await self.join(run_id)
@@ -273,8 +285,12 @@ class Runtime:
         while True:
             try:
                 reaped = await run_db(store.runs_reap_stale, stale_after_s=settings.ENGINE_STALE_AFTER_S)
-                for run_id in reaped:
+                for terminal in reaped:
+                    run_id = terminal["runId"]
                     logger.warning("run %s had no heartbeat; marked interrupted", run_id)
+                    # Tell subscribers everywhere at once (a gap before it makes them refill).
+                    self._on_bus_message({"type": "run.events", "runId": run_id, "events": [terminal]})
+                    await self.publish_events(run_id, [terminal])
             except asyncio.CancelledError:
                 raise
             except Exception:

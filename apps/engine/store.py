@@ -18,8 +18,6 @@ from apps.chats.models import Chat, Message, Run, RunEvent
 from apps.engine import events as ev
 from apps.engine.events import Event
 
-PendingEvent = tuple[int, str, dict[str, Any]]  # (seq, type, payload)
-
 
 @dataclass(frozen=True)
 class RunStart:
@@ -126,8 +124,8 @@ def run_begin(
 _FLUSH_SQL = f"""
 WITH ins AS (
     INSERT INTO {RunEvent._meta.db_table} (run_id, seq, type, payload, created_at)
-    SELECT %s, x.seq, x.type, x.payload, now()
-    FROM jsonb_to_recordset(%s::jsonb) AS x(seq int, type text, payload jsonb)
+    SELECT %s, (x.e->>'seq')::int, x.e->>'type', x.e - 'seq' - 'runId' - 'chatId' - 'type', now()
+    FROM jsonb_array_elements(%s::jsonb) AS x(e)
     ON CONFLICT (run_id, seq) DO NOTHING
 ), msg AS (
     UPDATE {Message._meta.db_table} SET content = %s, updated_at = now()
@@ -138,17 +136,14 @@ WHERE id = %s AND status = 'running'
 """
 
 
-def _events_json(events: list[PendingEvent]) -> str:
-    return json.dumps([{"seq": s, "type": t, "payload": p} for s, t, p in events])
-
-
-def run_flush(*, run_id: str, message_id: str, events: list[PendingEvent], content: str | None) -> None:
-    """One statement: append events, save the partial text (if given), beat the heart."""
-    last_seq = events[-1][0] if events else 0
+def run_flush(*, run_id: str, message_id: str, events: list[Event], content: str | None) -> None:
+    """One statement: append events (envelopes), save the partial text (if given), beat the heart."""
+    last_seq = events[-1]["seq"] if events else 0
     with connection.cursor() as cursor:
         cursor.execute(
             _FLUSH_SQL,
-            [run_id, _events_json(events), content or "", message_id, content is not None, last_seq, run_id],
+            [run_id, json.dumps(events, separators=(",", ":")), content or "", message_id, content is not None,
+             last_seq, run_id],
         )
 
 
@@ -166,7 +161,7 @@ class RunOutcome:
     provider_request_id: str = ""
 
 
-def run_finish(*, run_id: str, message_id: str, events: list[PendingEvent], outcome: RunOutcome) -> bool:
+def run_finish(*, run_id: str, message_id: str, events: list[Event], outcome: RunOutcome) -> bool:
     """Write the last events (ending with the terminal one) and the final statuses.
 
     Returns False when the run had already been reaped (nothing is written then).
@@ -176,7 +171,7 @@ def run_finish(*, run_id: str, message_id: str, events: list[PendingEvent], outc
         if run is None or run.status != Run.Status.RUNNING:
             return False
         RunEvent.objects.bulk_create(
-            [RunEvent(run_id=run_id, seq=s, type=t, payload=p) for s, t, p in events],
+            [RunEvent(run_id=run_id, seq=e["seq"], type=e["type"], payload=ev.payload_of(e)) for e in events],
             ignore_conflicts=True,
         )
         Message.objects.filter(pk=message_id).update(
@@ -192,7 +187,7 @@ def run_finish(*, run_id: str, message_id: str, events: list[PendingEvent], outc
             status=outcome.run_status,
             finished_at=timezone.now(),
             heartbeat_at=timezone.now(),
-            last_seq=max(run.last_seq, events[-1][0] if events else 0),
+            last_seq=max(run.last_seq, events[-1]["seq"] if events else 0),
             input_tokens=outcome.input_tokens,
             output_tokens=outcome.output_tokens,
             cost=outcome.cost,
@@ -253,13 +248,16 @@ def chat_running_run_id(*, chat_id: str) -> str | None:
 INTERRUPTED_MESSAGE = "The worker running this answer stopped; the partial answer was kept."
 
 
-def runs_reap_stale(*, stale_after_s: float) -> list[str]:
+def runs_reap_stale(*, stale_after_s: float) -> list[Event]:
     """Mark running runs without a recent heartbeat ``interrupted``.
 
     Each gets one terminal ``error`` event (``retry: true``); the partial text the
     last flush saved is kept. Safe to run from every worker at once.
+
+    Returns:
+        The terminal events written, one per reaped run.
     """
-    reaped: list[str] = []
+    reaped: list[Event] = []
     cutoff = timezone.now() - timedelta(seconds=stale_after_s)
     with transaction.atomic():
         runs = list(
@@ -269,12 +267,8 @@ def runs_reap_stale(*, stale_after_s: float) -> list[str]:
         )
         for run in runs:
             last = RunEvent.objects.filter(run=run).order_by("-seq").values_list("seq", flat=True).first() or 0
-            RunEvent.objects.create(
-                run=run,
-                seq=last + 1,
-                type=ev.ERROR,
-                payload={"error": "interrupted", "message": INTERRUPTED_MESSAGE, "retry": True},
-            )
+            payload = {"error": "interrupted", "message": INTERRUPTED_MESSAGE, "retry": True}
+            RunEvent.objects.create(run=run, seq=last + 1, type=ev.ERROR, payload=payload)
             message_id = str(run.assistant_message_id)
             # The text flush is less frequent than the event flush: rebuild the partial
             # answer from the persisted deltas when they hold more.
@@ -292,5 +286,6 @@ def runs_reap_stale(*, stale_after_s: float) -> list[str]:
                 error_code="interrupted",
                 error_message=INTERRUPTED_MESSAGE,
             )
-            reaped.append(str(run.pk))
+            reaped.append(ev.envelope(seq=last + 1, run_id=str(run.pk), chat_id=str(run.chat_id), type=ev.ERROR,
+                                      payload=payload))
     return reaped

@@ -1,23 +1,31 @@
 """A subscriber's view of one run: events in seq order, from ``after_seq`` to the terminal one.
 
-Live events arrive through a queue (in-process from the run itself, or from the
-bus for runs on other workers). Anything missing — a gap, a dropped doorbell, a
-quiet period — is re-read from Postgres, which is the source of truth.
+Live events are pushed in (by the run itself when it runs on this event loop, from
+another thread or from the bus otherwise) into a dict keyed by seq; the reader waits
+on one future per wait. Anything missing — a gap, a dropped doorbell, a quiet period
+— is re-read from Postgres, which is the source of truth.
+
+This is the per-token path of every stream, so it avoids per-event allocations beyond
+that future: no queue, and no timer per wait — one timer handle serves many waits
+(a wait with a later deadline keeps the earlier timer and goes back to sleep when it
+fires early).
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from apps.engine import store
 from apps.engine.db import run_db
-from apps.engine.events import Event, is_terminal
+from apps.engine.events import TERMINAL_TYPES, Event
 
 if TYPE_CHECKING:
     from apps.engine.runtime import ActiveRun
+
+_PAGE = 500  # store.events_after's page size
 
 
 class Subscription:
@@ -27,20 +35,35 @@ class Subscription:
         self.done = False
         self.poll_s = poll_s
         self.loop = asyncio.get_running_loop()
-        self.queue: asyncio.Queue[Event] = asyncio.Queue()
         self.ahead: dict[int, Event] = {}
         self.local: ActiveRun | None = None
         self._on_close = on_close
         self._closed = False
+        self._waiter: asyncio.Future[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = math.inf
+        self._fed = False
+        self._gap_at = -1  # the position a gap was last refilled at
+        self._poll_at = self.loop.time() + poll_s
         # Counters for tests and diagnostics.
         self.refills = 0
 
     # --- feeding (called by the run or the bus) -----------------------------
     def feed(self, event: Event) -> None:
+        """Hand over a live event; safe from any thread."""
         if _same_loop(self.loop):
-            self.queue.put_nowait(event)
+            self.push(event)
         else:
-            self.loop.call_soon_threadsafe(self.queue.put_nowait, event)
+            self.loop.call_soon_threadsafe(self.push, event)
+
+    def push(self, event: Event) -> None:
+        """``feed`` on the subscription's own loop (the run's fast path)."""
+        if event["seq"] > self.last:
+            self.ahead[event["seq"]] = event
+        self._fed = True
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def preload(self, events: list[Event]) -> None:
         for event in events:
@@ -48,25 +71,31 @@ class Subscription:
                 self.ahead[event["seq"]] = event
 
     # --- consuming ------------------------------------------------------------
-    def _pop_ready(self) -> Event | None:
+    def next_ready(self) -> Event | None:
+        """The next event if it is already here (no waiting), else None."""
         event = self.ahead.pop(self.last + 1, None)
         if event is None:
             return None
         self.last = event["seq"]
-        if is_terminal(event):
+        if event["type"] in TERMINAL_TYPES:
             self.done = True
         return event
+
+    def has_gap(self) -> bool:
+        """Events after a missing one are here: the missing one must come from Postgres."""
+        return bool(self.ahead) and self.last + 1 not in self.ahead
 
     async def refill(self) -> None:
         self.refills += 1
         while True:
             events = await run_db(store.events_after, run_id=self.run_id, after_seq=self.last)
             self.preload(events)
-            if len(events) < 500:
-                return
+            if len(events) < _PAGE:
+                break
             # Long backlog: hand out what we have before reading the next page.
             if self.last + 1 in self.ahead:
-                return
+                break
+        self._poll_at = self.loop.time() + self.poll_s
 
     async def next(self, timeout: float) -> Event | None:
         """The next event in order, or None when ``timeout`` passes with nothing new.
@@ -74,35 +103,54 @@ class Subscription:
         Raises:
             StopAsyncIteration: after the terminal event was returned.
         """
-        deadline = time.monotonic() + timeout
+        loop = self.loop
+        deadline = loop.time() + timeout
         while True:
-            ready = self._pop_ready()
-            if ready is not None:
-                return ready
+            event = self.next_ready()
+            if event is not None:
+                if self.local is None:
+                    self._poll_at = loop.time() + self.poll_s
+                return event
             if self.done:
                 raise StopAsyncIteration
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            wait = remaining if self.local is not None else min(remaining, self.poll_s)
-            try:
-                if self.queue.empty():
-                    async with asyncio.timeout(wait):
-                        event = await self.queue.get()
-                else:
-                    event = self.queue.get_nowait()
-            except TimeoutError:
-                if self.local is None:
-                    await self.refill()
+            if self.has_gap() and self._gap_at != self.last:
+                # Missing events are in Postgres (a dropped doorbell, or the start of a
+                # long run that the run's in-memory log no longer holds). Once per position;
+                # without progress the next push or poll tries again.
+                self._gap_at = self.last
+                await self.refill()
                 continue
-            if event["seq"] > self.last:
-                self.ahead[event["seq"]] = event
-            while not self.queue.empty():
-                extra = self.queue.get_nowait()
-                if extra["seq"] > self.last:
-                    self.ahead[extra["seq"]] = extra
-            if self.ahead and self.last + 1 not in self.ahead and self.local is None:
-                await self.refill()  # a gap: the doorbell dropped something
+            now = loop.time()
+            if now >= deadline:
+                return None
+            if self.local is None and now >= self._poll_at:
+                await self.refill()  # a quiet period: the bus may have dropped something
+                continue
+            self._fed = False
+            await self._wait(deadline if self.local is not None else min(deadline, self._poll_at))
+            if self._fed:
+                self._gap_at = -1
+
+    async def _wait(self, until: float) -> None:
+        """Sleep until fed or until ``until`` (or earlier: callers re-check the time)."""
+        if until < self._timer_at:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = self.loop.call_at(until, self._on_timer)
+            self._timer_at = until
+        waiter = self.loop.create_future()
+        self._waiter = waiter
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._timer_at = math.inf
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def __aiter__(self) -> Subscription:
         return self
@@ -116,6 +164,9 @@ class Subscription:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
             self._on_close(self)
 
 

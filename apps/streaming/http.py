@@ -33,8 +33,12 @@ SSE_HEADERS: Headers = [
 PING = b": ping\n\n"
 
 
+# One encoder for every event: json.dumps with options builds a new encoder per call.
+_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
+
+
 def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _json.encode(value)
 
 
 class Call:
@@ -127,7 +131,8 @@ class Call:
                 return
 
 
-Encoder = Callable[[Event], Iterable[bytes]]
+# An event's bytes on the wire (b"" leaves it out).
+Encoder = Callable[[Event], bytes]
 
 
 async def pump_events(call: Call, sub: Subscription, encode: Encoder, *, heartbeat_s: float | None = None) -> None:
@@ -141,18 +146,17 @@ async def pump_events(call: Call, sub: Subscription, encode: Encoder, *, heartbe
         if event is None:
             await call.write(PING)
             continue
-        chunks = list(encode(event))
         # Coalesce whatever else is already waiting into the same write.
-        while not sub.done:
-            try:
-                more = await sub.next(timeout=0)
-            except StopAsyncIteration:
-                break
-            if more is None:
-                break
-            chunks.extend(encode(more))
-        if chunks:
-            await call.write(b"".join(chunks))
+        data = encode(event)
+        more = sub.next_ready()
+        if more is not None:
+            chunks = [data]
+            while more is not None:
+                chunks.append(encode(more))
+                more = sub.next_ready()
+            data = b"".join(chunks)
+        if data:  # a dialect may leave events out (b"")
+            await call.write(data)
 
 
 async def stream_until_done_or_disconnect(

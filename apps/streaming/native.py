@@ -13,7 +13,7 @@ from apps.core.auth import Principal
 from apps.core.errors import ApplicationError, ValidationFailed
 from apps.engine import api as engine
 from apps.streaming.dialects import native
-from apps.streaming.http import Call, Endpoint, stream_until_done_or_disconnect
+from apps.streaming.http import Call, Endpoint, dumps, stream_until_done_or_disconnect
 from apps.streaming.requests import native_chat, native_run_request
 
 logger = logging.getLogger(__name__)
@@ -95,6 +95,10 @@ class ChatSocketConsumer(AsyncJsonWebsocketConsumer):
     Server frames: canonical events. A run keeps going when the socket drops.
     """
 
+    # Runs reach the socket through the engine's bus, not a per-connection channel of the
+    # channel layer: an alias with no layer configured gives the consumer none.
+    channel_layer_alias = "no-channel-layer"
+
     async def connect(self) -> None:
         await self.accept()
         self.forwarders: set[asyncio.Task[None]] = set()
@@ -155,9 +159,10 @@ class ChatSocketConsumer(AsyncJsonWebsocketConsumer):
 
     async def _forward_events(self, run_id: str, after: int) -> None:
         sub = await engine.subscribe(run_id, after)
+        send = self.base_send  # one frame per event, without the consumer's send layers
         try:
             async for event in sub:
-                await self.send_json(event)
+                await send({"type": "websocket.send", "text": dumps(event)})
         finally:
             sub.close()
 

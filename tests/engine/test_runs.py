@@ -11,6 +11,7 @@ from asgiref.sync import sync_to_async
 from apps.chats.models import Message, Run, RunEvent
 from apps.core.errors import CreditExhausted, InvalidModel, RateLimited
 from apps.engine import api as engine
+from apps.engine.events import envelope
 from apps.engine.runtime import local_runs
 from apps.providers import registry
 from apps.providers.pricing import cost_for
@@ -236,7 +237,10 @@ async def test_reaper_interrupts_a_run_whose_worker_died(tenant_async):
     start = await sync_to_async(store.run_begin)(chat=chat, text="hi", parts={}, client_message_id=None,
                                                  model="offline", provider="offline", worker_id="dead")
     await sync_to_async(store.run_flush)(run_id=start.run_id, message_id=start.assistant_message_id,
-                                         events=[(2, "assistant.message_delta", {"delta": "half"})], content="half")
+                                         events=[envelope(seq=2, run_id=start.run_id, chat_id=start.chat_id,
+                                                                  type="assistant.message_delta",
+                                                                  payload={"delta": "half"})],
+                                         content="half")
     # Nobody beats this run's heart: the reaper (stale after 1 s here) must end it.
     events = await collect(await engine.subscribe(start.run_id), timeout=10)
     assert [e["type"] for e in events] == ["run.started", "assistant.message_delta", "error"]
@@ -266,3 +270,27 @@ async def test_compaction_summarises_older_turns_when_history_exceeds_the_budget
     answer_request = fake_openai.requests[-1].body
     assert len(answer_request["messages"]) < 12
     assert "Summary: a blog." in answer_request["messages"][0]["content"]
+
+
+async def test_the_run_keeps_only_unpersisted_events_in_memory_and_late_subscribers_miss_nothing(
+        tenant_async, fake_openai):
+    fake_openai.set_script(text_script(200, delay=0.005))  # ~1 s of streaming, flushed every 50 ms
+    handle = await engine.start_run(await make_request(tenant_async, model=FAKE_MODEL))
+    active = local_runs()[handle.run_id]
+    first = await engine.subscribe(handle.run_id)
+    seen: list[dict[str, Any]] = []
+    log_sizes: list[int] = []
+    late = None
+    async with asyncio.timeout(30):
+        async for event in first:
+            seen.append(event)
+            log_sizes.append(len(active.log))
+            if len(seen) == 150:
+                assert active.log_base > 1  # the start is only in Postgres now
+                late = await engine.subscribe(handle.run_id, after_seq=0)
+    first.close()
+    assert late is not None
+    assert await collect(late) == seen  # read back from Postgres, then live: no gap, no duplicate
+    assert late.refills >= 1
+    assert_well_formed(seen)
+    assert max(log_sizes) < 100, log_sizes  # not the whole answer (~200 events)

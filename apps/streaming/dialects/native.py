@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from apps.core.errors import ApplicationError
@@ -10,9 +9,9 @@ from apps.engine.events import Event
 from apps.streaming.http import dumps
 
 
-def encode_sse(event: Event) -> Iterable[bytes]:
+def encode_sse(event: Event) -> bytes:
     # JSON never contains a raw newline, so one data: line carries the whole event.
-    yield b"id: %d\ndata: %s\n\n" % (event["seq"], dumps(event).encode())
+    return b"id: %d\ndata: %s\n\n" % (event["seq"], dumps(event).encode())
 
 
 def error_body(exc: ApplicationError) -> dict[str, Any]:
