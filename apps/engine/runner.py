@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from apps.core.errors import ApplicationError
@@ -362,6 +363,19 @@ def _save_document(*, ctx: RunContext, doc_type: str, content: str) -> None:
     document_save_generated(project=ctx.prompt_input.chat.project, doc_type=doc_type, content=content)
 
 
+def _settle_credit(*, ctx: RunContext, actual: Decimal) -> None:
+    from apps.core.limits import credit_settle
+
+    credit_settle(workspace_id=ctx.workspace_id, reserved=ctx.reserved_credit, actual=actual)
+
+
+def _record_end(*, active: ActiveRun, ctx: RunContext, events: list[ev.Event], outcome: store.RunOutcome) -> None:
+    """One commit: the last events, the final statuses and the credit settlement."""
+    with transaction.atomic():
+        store.run_finish(run_id=active.run_id, message_id=active.message_id, events=events, outcome=outcome)
+        _settle_credit(ctx=ctx, actual=outcome.cost)
+
+
 async def _finish(
     active: ActiveRun, ctx: RunContext, progress: _Progress, status: str, error: tuple[str, str, bool] | None
 ) -> None:
@@ -408,25 +422,15 @@ async def _finish(
     async with active.flush_lock:
         batch, active.pending = active.pending, []
         try:
-            await asyncio.shield(
-                run_db(
-                    store.run_finish,
-                    run_id=active.run_id,
-                    message_id=active.message_id,
-                    events=batch,
-                    outcome=outcome,
-                )
-            )
+            await asyncio.shield(run_db(_record_end, active=active, ctx=ctx, events=batch, outcome=outcome))
             active.db_writes += 1
         except Exception:
             logger.exception("could not record the end of run %s", active.run_id)
-    try:
-        from apps.core.limits import credit_settle
-
-        await run_db(credit_settle, workspace_id=ctx.workspace_id, reserved=ctx.reserved_credit, actual=cost)
-        active.db_writes += 1
-    except Exception:
-        logger.exception("credit settlement failed for run %s", active.run_id)
+            try:
+                await run_db(_settle_credit, ctx=ctx, actual=cost)  # never keep the reservation
+                active.db_writes += 1
+            except Exception:
+                logger.exception("credit settlement failed for run %s", active.run_id)
     active.deliver(terminal)
     active.runtime.unregister(active)
     await active.runtime.publish_events(active.run_id, batch)

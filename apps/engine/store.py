@@ -161,41 +161,45 @@ class RunOutcome:
     provider_request_id: str = ""
 
 
+_FINISH_SQL = f"""
+WITH run AS (
+    UPDATE {Run._meta.db_table} SET status = %(run_status)s, finished_at = now(), heartbeat_at = now(),
+        last_seq = GREATEST(last_seq, %(last_seq)s), input_tokens = %(input_tokens)s,
+        output_tokens = %(output_tokens)s, cost = %(cost)s, error_code = %(error_code)s,
+        error_message = %(error_message)s, provider_request_id = %(request_id)s
+    WHERE id = %(run_id)s AND status = 'running'
+    RETURNING id
+), ins AS (
+    INSERT INTO {RunEvent._meta.db_table} (run_id, seq, type, payload, created_at)
+    SELECT %(run_id)s, (x.e->>'seq')::int, x.e->>'type', x.e - 'seq' - 'runId' - 'chatId' - 'type', now()
+    FROM jsonb_array_elements(%(events)s::jsonb) AS x(e)
+    WHERE EXISTS (SELECT 1 FROM run)
+    ON CONFLICT (run_id, seq) DO NOTHING
+), msg AS (
+    UPDATE {Message._meta.db_table} SET content = %(content)s, parts = %(parts)s::jsonb, status = %(message_status)s,
+        input_tokens = %(input_tokens)s, output_tokens = %(output_tokens)s, cost = %(cost)s, updated_at = now()
+    WHERE id = %(message_id)s AND EXISTS (SELECT 1 FROM run)
+)
+SELECT count(*) FROM run
+"""
+
+
 def run_finish(*, run_id: str, message_id: str, events: list[Event], outcome: RunOutcome) -> bool:
-    """Write the last events (ending with the terminal one) and the final statuses.
+    """One statement: the last events (ending with the terminal one) and the final statuses.
 
     Returns False when the run had already been reaped (nothing is written then).
     """
-    with transaction.atomic():
-        run = Run.objects.select_for_update().filter(pk=run_id).first()
-        if run is None or run.status != Run.Status.RUNNING:
-            return False
-        RunEvent.objects.bulk_create(
-            [RunEvent(run_id=run_id, seq=e["seq"], type=e["type"], payload=ev.payload_of(e)) for e in events],
-            ignore_conflicts=True,
-        )
-        Message.objects.filter(pk=message_id).update(
-            content=outcome.content,
-            parts=outcome.parts,
-            status=outcome.message_status,
-            input_tokens=outcome.input_tokens,
-            output_tokens=outcome.output_tokens,
-            cost=outcome.cost,
-            updated_at=timezone.now(),
-        )
-        Run.objects.filter(pk=run_id).update(
-            status=outcome.run_status,
-            finished_at=timezone.now(),
-            heartbeat_at=timezone.now(),
-            last_seq=max(run.last_seq, events[-1]["seq"] if events else 0),
-            input_tokens=outcome.input_tokens,
-            output_tokens=outcome.output_tokens,
-            cost=outcome.cost,
-            error_code=outcome.error_code,
-            error_message=outcome.error_message[:2000],
-            provider_request_id=outcome.provider_request_id[:200],
-        )
-    return True
+    with connection.cursor() as cursor:
+        cursor.execute(_FINISH_SQL, {
+            "run_id": run_id, "message_id": message_id, "run_status": outcome.run_status,
+            "message_status": outcome.message_status, "last_seq": events[-1]["seq"] if events else 0,
+            "input_tokens": outcome.input_tokens, "output_tokens": outcome.output_tokens, "cost": outcome.cost,
+            "error_code": outcome.error_code, "error_message": outcome.error_message[:2000],
+            "request_id": outcome.provider_request_id[:200], "content": outcome.content,
+            "parts": json.dumps(outcome.parts, default=str), "events": json.dumps(events, separators=(",", ":")),
+        })
+        (finished,) = cursor.fetchone()
+    return bool(finished)
 
 
 def events_after(*, run_id: str, after_seq: int, limit: int = 500) -> list[Event]:

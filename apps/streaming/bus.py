@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from channels.layers import channel_layers
+from channels.layers import InMemoryChannelLayer, channel_layers
 from django.conf import settings
 
 from apps.engine.bus import BusMessage
@@ -29,6 +29,11 @@ class ChannelLayerBus:
     def __init__(self) -> None:
         alias = getattr(settings, "ENGINE_CHANNEL_LAYER", "default")
         self.layer: Any = channel_layers.make_backend(alias) if alias in settings.CHANNEL_LAYERS else None
+        if isinstance(self.layer, InMemoryChannelLayer):
+            # An in-memory layer made for this bus reaches nobody else (runs on other event
+            # loops of the process are fed directly by ActiveRun.deliver): publishing would
+            # only deep-copy every event batch to ourselves.
+            self.layer = None
         self.channel: str | None = None
         self._task: asyncio.Task[None] | None = None
 
