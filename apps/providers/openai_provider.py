@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
@@ -101,10 +101,41 @@ class OpenAIProvider:
                           await client.chat.completions.create(**self.request_params(request)))
         except Exception as exc:
             raise self.to_provider_error(exc) from exc
-        events = self._events(stream)
+        # One generator from the SDK's chunks to our events: this loop runs once per token.
         try:
-            async for event in events:
+            request_id = stream.response.headers.get("x-request-id")
+            if request_id:
+                yield StreamMeta(request_id=request_id)
+            calls = _ToolCallAssembler()
+            finish: str | None = None
+            usage_sent = False
+            async for chunk in stream:
+                if request_id is None and chunk.id:
+                    request_id = chunk.id
+                    yield StreamMeta(request_id=request_id)
+                for choice in chunk.choices:
+                    if choice.index != 0:
+                        continue
+                    delta = choice.delta
+                    if delta.content and not delta.tool_calls and not delta.model_extra:
+                        yield TextDelta(text=delta.content)  # the common case: text only
+                    else:
+                        for event in _delta_events(delta, calls):
+                            yield event
+                    if choice.finish_reason:
+                        finish = choice.finish_reason
+                        for event in calls.close_all():
+                            yield event
+                if chunk.usage is not None and not usage_sent:
+                    usage_sent = True
+                    yield Usage(input_tokens=chunk.usage.prompt_tokens or 0,
+                                output_tokens=chunk.usage.completion_tokens or 0)
+            if finish is None:
+                # The body ended cleanly but the answer did not: never pass that off as complete.
+                raise connection_error(f"{self.name}: the stream ended before a finish reason")
+            for event in calls.close_all():
                 yield event
+            yield Finish(reason=finish)
         except ProviderError:
             raise
         except Exception as exc:
@@ -112,39 +143,7 @@ class OpenAIProvider:
         finally:
             # Closing the response closes its connection: the upstream sees the disconnect at
             # once when we are cancelled or the consumer stops early.
-            await events.aclose()
             await _close_quietly(stream)
-
-    async def _events(self, stream: AsyncStream[ChatCompletionChunk]) -> AsyncGenerator[ProviderEvent, None]:
-        request_id = stream.response.headers.get("x-request-id")
-        if request_id:
-            yield StreamMeta(request_id=request_id)
-        calls = _ToolCallAssembler()
-        finish: str | None = None
-        usage_sent = False
-        async for chunk in stream:
-            if request_id is None and chunk.id:
-                request_id = chunk.id
-                yield StreamMeta(request_id=request_id)
-            for choice in chunk.choices:
-                if choice.index != 0:
-                    continue
-                for event in _delta_events(choice.delta, calls):
-                    yield event
-                if choice.finish_reason:
-                    finish = choice.finish_reason
-                    for event in calls.close_all():
-                        yield event
-            if chunk.usage is not None and not usage_sent:
-                usage_sent = True
-                yield Usage(input_tokens=chunk.usage.prompt_tokens or 0,
-                            output_tokens=chunk.usage.completion_tokens or 0)
-        if finish is None:
-            # The body ended cleanly but the answer did not: never pass that off as complete.
-            raise connection_error(f"{self.name}: the stream ended before a finish reason")
-        for event in calls.close_all():
-            yield event
-        yield Finish(reason=finish)
 
     def request_params(self, request: ProviderRequest) -> dict[str, Any]:
         params: dict[str, Any] = {
