@@ -25,6 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+DATABASE = "blueprint_bench_trace"
 SPANS: list[tuple[str, float, float]] = []  # (name, start, end), perf_counter seconds
 
 
@@ -105,6 +106,7 @@ def _install() -> Any:
     provider_stream = OpenAIProvider.stream
 
     async def stream(self: Any, request: Any) -> Any:
+        _instant("provider called")
         start = time.perf_counter()
         first = True
         async for event in provider_stream(self, request):
@@ -185,7 +187,9 @@ def trace(args: Any) -> None:
     from tests.fakes.process import SubprocessFake
 
     LOG_DIR.mkdir(parents=True, exist_ok=True)
-    env = sp.base_env()
+    # Its own database: bench/stream.py drops and recreates its one at start.
+    env = {**sp.base_env(), "EMBEDDED_PG_DATABASE": DATABASE}
+    sp.migrate(env)
     tenant = sp.seed(env, args.samples + 10)
     children = sp.Children()
     fake = SubprocessFake("openai", upstream_script())
