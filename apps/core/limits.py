@@ -8,8 +8,10 @@ cost.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -20,6 +22,11 @@ from apps.core.errors import CreditExhausted, RateLimited
 from apps.core.models import RateLimitCounter, Workspace
 
 _WINDOW = timedelta(minutes=1)
+
+
+def _retry_after(now: datetime) -> int:
+    window = now.replace(second=0, microsecond=0)
+    return int((window + _WINDOW - now).total_seconds()) + 1
 
 
 def rate_limit_hit(*, key: str, limit: int | None = None) -> None:
@@ -46,8 +53,7 @@ def rate_limit_hit(*, key: str, limit: int | None = None) -> None:
         )
         (count,) = cursor.fetchone()
     if count > limit:
-        retry_after = int((window + _WINDOW - now).total_seconds()) + 1
-        raise RateLimited(retry_after)
+        raise RateLimited(_retry_after(now))
 
 
 def rate_limit_prune(*, older_than: timedelta = timedelta(hours=1)) -> int:
@@ -85,3 +91,63 @@ def credit_settle(*, workspace_id: object, reserved: Decimal, actual: Decimal) -
     Workspace.objects.filter(pk=workspace_id).update(  # type: ignore[misc]
         credit_used=F("credit_used") - reserved + max(actual, Decimal("0"))
     )
+
+
+@dataclass(frozen=True)
+class Quota:
+    """One request counted against ``rate_key`` and ``amount`` of the workspace's credit reserved.
+
+    For a caller that takes both inside its own statement (the engine's run set-up):
+    ``quota_ctes`` are the CTEs that take them, ``quota_check`` raises what
+    ``rate_limit_hit`` / ``credit_reserve`` would. The caller runs the statement in a
+    transaction and rolls it back when ``quota_check`` raises, so a refusal writes nothing.
+    """
+
+    rate_key: str
+    workspace_id: Any
+    amount: Decimal
+    rate_limit: int  # <= 0: no rate limit
+    now: datetime
+
+
+def quota(*, rate_key: str, workspace_id: Any, amount: Decimal, rate_limit: int | None = None) -> Quota:
+    limit = settings.RATE_LIMIT_PER_MINUTE if rate_limit is None else rate_limit
+    return Quota(rate_key, workspace_id, max(amount, Decimal("0")), limit, timezone.now())
+
+
+def quota_ctes(q: Quota) -> tuple[str, list[Any]]:
+    """``quota_rate(count)`` and ``quota_credit(id)``: the credit is reserved (one row) only
+    when the rate count is within the limit; a statement gates its own writes on
+    ``quota_credit`` having a row."""
+    counters, workspaces = RateLimitCounter._meta.db_table, Workspace._meta.db_table
+    credit = f"""quota_credit AS (
+        UPDATE {workspaces} SET credit_used = credit_used + %s
+        WHERE id = %s AND (credit_limit IS NULL
+                           OR (credit_used < credit_limit AND credit_used + %s <= credit_limit))
+          AND (SELECT count FROM quota_rate) <= %s
+        RETURNING id
+    )"""
+    credit_params = [q.amount, q.workspace_id, q.amount, max(q.rate_limit, 0)]
+    if q.rate_limit <= 0:
+        return f"quota_rate AS (SELECT 0 AS count), {credit}", credit_params
+    rate = f"""quota_rate AS (
+        INSERT INTO {counters} (key, window_start, count) VALUES (%s, %s, 1)
+        ON CONFLICT (key, window_start) DO UPDATE SET count = {counters}.count + 1
+        RETURNING count
+    )"""
+    return f"{rate}, {credit}", [q.rate_key, q.now.replace(second=0, microsecond=0), *credit_params]
+
+
+QUOTA_RESULT = "(SELECT count FROM quota_rate), EXISTS (SELECT 1 FROM quota_credit)"
+
+
+def quota_check(q: Quota, count: int, reserved: bool) -> None:
+    """Raises as ``rate_limit_hit`` / ``credit_reserve`` would for what ``QUOTA_RESULT`` returned.
+
+    Raises:
+        RateLimited, CreditExhausted
+    """
+    if q.rate_limit > 0 and count > q.rate_limit:
+        raise RateLimited(_retry_after(q.now))
+    if not reserved:
+        raise CreditExhausted("Workspace credit limit reached")

@@ -6,10 +6,11 @@ Called from async code through ``apps.engine.db.run_db``.
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -17,6 +18,9 @@ from django.utils import timezone
 from apps.chats.models import Chat, Message, Run, RunEvent
 from apps.engine import events as ev
 from apps.engine.events import Event
+
+if TYPE_CHECKING:
+    from apps.core.limits import Quota
 
 PendingEvent = tuple[int, str, dict[str, Any]]  # (seq, type, payload)
 
@@ -29,23 +33,76 @@ class RunStart:
     assistant_message_id: str
     created: bool  # False when a repeated clientMessageId attached to an existing run
     status: str
+    created_at: datetime | None = None  # the user message's; the stored history ends before it
 
 
-def _existing_start(chat: Chat, client_message_id: str) -> RunStart | None:
-    user_message = Message.objects.filter(chat=chat, client_message_id=client_message_id).first()
-    if user_message is None:
-        return None
-    run = Run.objects.filter(user_message=user_message).order_by("-started_at").first()
-    if run is None:
-        return None
+_M, _R, _E, _C = (model._meta.db_table for model in (Message, Run, RunEvent, Chat))
+
+_EXISTING_SQL = f"""
+SELECT r.id, m.id, r.assistant_message_id, r.status
+FROM {_M} m JOIN {_R} r ON r.user_message_id = m.id
+WHERE m.chat_id = %s AND m.client_message_id = %s
+ORDER BY r.started_at DESC LIMIT 1
+"""
+
+
+def existing_start(*, chat_id: Any, client_message_id: str) -> RunStart | None:
+    """The run an earlier message with ``client_message_id`` started in the chat, if any."""
+    with connection.cursor() as cursor:
+        cursor.execute(_EXISTING_SQL, [chat_id, client_message_id])
+        row = cursor.fetchone()
+    return existing_from_row(chat_id, row) if row else None
+
+
+def existing_from_row(chat_id: Any, row: tuple[Any, ...]) -> RunStart:
+    """A RunStart from ``(run id, user message id, assistant message id, status)``."""
     return RunStart(
-        run_id=str(run.pk),
-        chat_id=str(chat.pk),
-        user_message_id=str(user_message.pk),
-        assistant_message_id=str(run.assistant_message_id),
+        run_id=str(row[0]),
+        chat_id=str(chat_id),
+        user_message_id=str(row[1]),
+        assistant_message_id=str(row[2]),
         created=False,
-        status=run.status,
+        status=row[3],
     )
+
+
+# The run's rows in one statement: each INSERT reads the one before it, so none happens
+# unless the user message was inserted (and that, unless the quota was granted).
+_BEGIN_SQL = f"""
+WITH {{quota}}
+user_message AS (
+    INSERT INTO {_M} (id, chat_id, role, content, parts, status, model, provider, input_tokens, output_tokens,
+                      cost, client_message_id, created_at, updated_at)
+    SELECT %s, %s, '{Message.Role.USER}', %s, %s::jsonb, '{Message.Status.COMPLETE}', '', '', 0, 0, 0, %s, %s, %s
+    FROM {{gate}}
+    ON CONFLICT (chat_id, client_message_id) DO NOTHING
+    RETURNING id
+), assistant_message AS (
+    INSERT INTO {_M} (id, chat_id, role, content, parts, status, model, provider, input_tokens, output_tokens,
+                      cost, client_message_id, created_at, updated_at)
+    SELECT %s, %s, '{Message.Role.ASSISTANT}', '', '{{{{}}}}'::jsonb, '{Message.Status.STREAMING}', %s, %s, 0, 0, 0,
+           NULL, %s, %s
+    FROM user_message
+    RETURNING id
+), run AS (
+    INSERT INTO {_R} (id, chat_id, user_message_id, assistant_message_id, status, model, provider, error_code,
+                      error_message, provider_request_id, worker_id, stop_requested, last_seq, input_tokens,
+                      output_tokens, cost, heartbeat_at, started_at, finished_at)
+    SELECT %s, %s, %s, %s, '{Run.Status.RUNNING}', %s, %s, '', '', '', %s, false, 1, 0, 0, 0, %s, %s, NULL
+    FROM assistant_message
+    RETURNING id
+), started AS (
+    INSERT INTO {_E} (run_id, seq, type, payload, created_at)
+    SELECT id, 1, '{ev.RUN_STARTED}', %s::jsonb, %s FROM run
+), chat AS (
+    UPDATE {_C} SET updated_at = %s WHERE id = %s AND EXISTS (SELECT 1 FROM run)
+)
+SELECT {{result}} EXISTS (SELECT 1 FROM run)
+"""
+
+
+class _Refused(Exception):
+    """Rolls the set-up transaction back: the clientMessageId was taken meanwhile."""
 
 
 def run_begin(
@@ -57,69 +114,62 @@ def run_begin(
     model: str,
     provider: str,
     worker_id: str,
+    quota: Quota | None = None,
 ) -> RunStart:
     """Commit the user message, the (empty, streaming) assistant message, the run and seq 1.
 
-    A repeated ``client_message_id`` returns the run it started (``created=False``)
-    and writes nothing.
+    One statement; with ``quota``, the rate count and the credit reservation are taken in
+    it too, in one transaction.
+
+    Returns:
+        The new run; or, when ``client_message_id`` repeated, the run it started
+        (``created=False``) with nothing written.
+    Raises:
+        RateLimited, CreditExhausted: (with ``quota``) nothing is written.
     """
-    if client_message_id:
-        existing = _existing_start(chat, client_message_id)
-        if existing is not None:
-            return existing
+    from apps.core.limits import QUOTA_RESULT, quota_check, quota_ctes
+
+    now = timezone.now() if quota is None else quota.now
+    user_id, assistant_id, run_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    params: list[Any]
+    if quota is None:
+        ctes, params, gate, result = "", [], "(SELECT 1) AS go", ""
+    else:
+        ctes, params = quota_ctes(quota)
+        ctes, gate, result = ctes + ",", "quota_credit", QUOTA_RESULT + ","
+    started = {"userMessageId": str(user_id), "assistantMessageId": str(assistant_id), "model": model,
+               "provider": provider}
+    params += [
+        user_id, chat.pk, text, json.dumps(parts), client_message_id or None, now, now,
+        assistant_id, chat.pk, model, provider, now + timedelta(microseconds=1), now + timedelta(microseconds=1),
+        run_id, chat.pk, user_id, assistant_id, model, provider, worker_id, now, now,
+        json.dumps(started), now,
+        now, chat.pk,
+    ]
+    sql = _BEGIN_SQL.format(quota=ctes, gate=gate, result=result)
     try:
         with transaction.atomic():
-            now = timezone.now()
-            user_message = Message.objects.create(
-                chat=chat,
-                role=Message.Role.USER,
-                content=text,
-                parts=parts,
-                client_message_id=client_message_id or None,
-                created_at=now,
-            )
-            assistant = Message.objects.create(
-                chat=chat,
-                role=Message.Role.ASSISTANT,
-                status=Message.Status.STREAMING,
-                model=model,
-                provider=provider,
-                created_at=now + timedelta(microseconds=1),
-            )
-            run = Run.objects.create(
-                chat=chat,
-                user_message=user_message,
-                assistant_message=assistant,
-                model=model,
-                provider=provider,
-                worker_id=worker_id,
-                last_seq=1,
-            )
-            RunEvent.objects.create(
-                run=run,
-                seq=1,
-                type=ev.RUN_STARTED,
-                payload={
-                    "userMessageId": str(user_message.pk),
-                    "assistantMessageId": str(assistant.pk),
-                    "model": model,
-                    "provider": provider,
-                },
-            )
-            Chat.objects.filter(pk=chat.pk).update(updated_at=now)
-    except IntegrityError:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                row = cursor.fetchone()
+            if quota is not None:
+                quota_check(quota, row[0], row[1])
+            if not row[-1]:
+                raise _Refused
+    except _Refused:
         # Two requests with the same clientMessageId raced: the other one won.
-        existing = _existing_start(chat, client_message_id or "")
+        existing = existing_start(chat_id=chat.pk, client_message_id=client_message_id or "")
         if existing is None:
-            raise
+            raise IntegrityError(f"message {client_message_id!r} of chat {chat.pk} exists without a run") from None
         return existing
     return RunStart(
-        run_id=str(run.pk),
+        run_id=str(run_id),
         chat_id=str(chat.pk),
-        user_message_id=str(user_message.pk),
-        assistant_message_id=str(assistant.pk),
+        user_message_id=str(user_id),
+        assistant_message_id=str(assistant_id),
         created=True,
-        status=run.status,
+        status=Run.Status.RUNNING,
+        created_at=now,
     )
 
 
