@@ -83,10 +83,15 @@ def _install() -> Any:
     import importlib
 
     application = importlib.import_module("config.asgi").application  # sets Django up first
-    auth, engine_api, runner, http, native, provider = (importlib.import_module(name) for name in (
-        "apps.core.auth", "apps.engine.api", "apps.engine.runner", "apps.streaming.http", "apps.streaming.native",
-        "apps.providers.openai_provider"))
+    auth, engine_api, opening, store, runner, http, native, provider = (importlib.import_module(name) for name in (
+        "apps.core.auth", "apps.engine.api", "apps.engine.opening", "apps.engine.store", "apps.engine.runner",
+        "apps.streaming.http", "apps.streaming.native", "apps.providers.openai_provider"))
     OpenAIProvider = provider.OpenAIProvider
+
+    # The steps of the one set-up hop (engine.start_run → run_db(run_open)), on its thread.
+    opening.chat_for_run = _timed_sync("  chat lookup", opening.chat_for_run)  # type: ignore[assignment]
+    store.run_begin = _timed_sync("  set-up transaction", store.run_begin)  # type: ignore[assignment]
+    opening.prepare_prompt = _timed_sync("  prompt", opening.prepare_prompt)  # type: ignore[assignment]
 
     auth.sync_to_async = _thread_hop("sync_to_async", auth.sync_to_async)  # type: ignore[assignment]
     native.database_sync_to_async = _thread_hop(  # type: ignore[assignment]

@@ -99,8 +99,8 @@ class Quota:
 
     For a caller that takes both inside its own statement (the engine's run set-up):
     ``quota_ctes`` are the CTEs that take them, ``quota_check`` raises what
-    ``rate_limit_hit`` / ``credit_reserve`` would. The caller runs the statement in a
-    transaction and rolls it back when ``quota_check`` raises, so a refusal writes nothing.
+    ``rate_limit_hit`` / ``credit_reserve`` would. One statement is atomic, so a refusal
+    writes nothing.
     """
 
     rate_key: str
@@ -115,39 +115,65 @@ def quota(*, rate_key: str, workspace_id: Any, amount: Decimal, rate_limit: int 
     return Quota(rate_key, workspace_id, max(amount, Decimal("0")), limit, timezone.now())
 
 
-def quota_ctes(q: Quota) -> tuple[str, list[Any]]:
-    """``quota_rate(count)`` and ``quota_credit(id)``: the credit is reserved (one row) only
-    when the rate count is within the limit; a statement gates its own writes on
-    ``quota_credit`` having a row."""
+def quota_ctes(q: Quota, *, gate: str) -> tuple[str, dict[str, Any]]:
+    """The CTEs that take ``q`` in one statement, when the CTE ``gate`` has a row.
+
+    ``quota_workspace``: the workspace row, locked, when its credit allows the amount;
+    ``quota_rate``: the new count, when it stays within the limit (counted only then);
+    ``quota_credit``: the reservation, a row only when both passed. The statement gates its
+    own writes on ``quota_credit`` and selects ``QUOTA_RESULT`` for ``quota_check``.
+
+    The workspace row is locked before the count is taken and both re-check the latest
+    committed values (READ COMMITTED), so concurrent runs cannot together overshoot
+    either limit, as with ``rate_limit_hit`` and ``credit_reserve``.
+    """
     counters, workspaces = RateLimitCounter._meta.db_table, Workspace._meta.db_table
-    credit = f"""quota_credit AS (
-        UPDATE {workspaces} SET credit_used = credit_used + %s
-        WHERE id = %s AND (credit_limit IS NULL
-                           OR (credit_used < credit_limit AND credit_used + %s <= credit_limit))
-          AND (SELECT count FROM quota_rate) <= %s
-        RETURNING id
+    affordable = """(credit_limit IS NULL
+                    OR (credit_used < credit_limit AND credit_used + %(quota_amount)s <= credit_limit))"""
+    workspace = f"""quota_workspace AS (
+        SELECT id FROM {workspaces}
+        WHERE id = %(quota_workspace)s AND {affordable} AND EXISTS (SELECT 1 FROM {gate})
+        FOR UPDATE
     )"""
-    credit_params = [q.amount, q.workspace_id, q.amount, max(q.rate_limit, 0)]
-    if q.rate_limit <= 0:
-        return f"quota_rate AS (SELECT 0 AS count), {credit}", credit_params
-    rate = f"""quota_rate AS (
-        INSERT INTO {counters} (key, window_start, count) VALUES (%s, %s, 1)
+    if q.rate_limit > 0:
+        rate = f"""quota_rate AS (
+        INSERT INTO {counters} (key, window_start, count)
+        SELECT %(quota_key)s, %(quota_window)s, 1 FROM quota_workspace
         ON CONFLICT (key, window_start) DO UPDATE SET count = {counters}.count + 1
+        WHERE {counters}.count < %(quota_limit)s
         RETURNING count
     )"""
-    return f"{rate}, {credit}", [q.rate_key, q.now.replace(second=0, microsecond=0), *credit_params]
+    else:
+        rate = "quota_rate AS (SELECT 0 AS count FROM quota_workspace)"
+    credit = f"""quota_credit AS (
+        UPDATE {workspaces} SET credit_used = credit_used + %(quota_amount)s
+        WHERE id = %(quota_workspace)s AND {affordable} AND EXISTS (SELECT 1 FROM quota_rate)
+        RETURNING id
+    )"""
+    params = {
+        "quota_workspace": q.workspace_id,
+        "quota_amount": q.amount,
+        "quota_key": q.rate_key,
+        "quota_window": q.now.replace(second=0, microsecond=0),
+        "quota_limit": q.rate_limit,
+    }
+    return f"{workspace}, {rate}, {credit}", params
 
 
-QUOTA_RESULT = "(SELECT count FROM quota_rate), EXISTS (SELECT 1 FROM quota_credit)"
+QUOTA_RESULT = f"""EXISTS (SELECT 1 FROM quota_workspace), EXISTS (SELECT 1 FROM quota_credit),
+    (SELECT count FROM {RateLimitCounter._meta.db_table}
+     WHERE key = %(quota_key)s AND window_start = %(quota_window)s)"""
 
 
-def quota_check(q: Quota, count: int, reserved: bool) -> None:
-    """Raises as ``rate_limit_hit`` / ``credit_reserve`` would for what ``QUOTA_RESULT`` returned.
+def quota_check(q: Quota, *, affordable: bool, granted: bool, count: int | None) -> None:
+    """Raises as ``rate_limit_hit`` then ``credit_reserve`` would, from what ``QUOTA_RESULT`` returned.
 
     Raises:
         RateLimited, CreditExhausted
     """
-    if q.rate_limit > 0 and count > q.rate_limit:
+    if granted:
+        return
+    # Refused by the count (the credit allowed it), or over both: the rate limit is reported first.
+    if q.rate_limit > 0 and (affordable or (count or 0) >= q.rate_limit):
         raise RateLimited(_retry_after(q.now))
-    if not reserved:
-        raise CreditExhausted("Workspace credit limit reached")
+    raise CreditExhausted("Workspace credit limit reached")

@@ -1,8 +1,8 @@
 """Opening a run: everything between a request and its provider call that needs the database.
 
 It all runs in one call on an engine DB thread (``run_open``), so a new turn costs one
-thread hop and a handful of round trips: the chat lookup, the set-up transaction (one
-statement), the prompt reads (one statement).
+thread hop and two round trips: one statement for the chat lookup, the rate count, the
+credit reservation and the run's rows; one for the prompt's reads.
 """
 
 from __future__ import annotations
@@ -48,84 +48,81 @@ class OpenedRun:
 _CHAT_FIELDS = Chat._meta.concrete_fields
 _PROJECT_FIELDS = Project._meta.concrete_fields
 _CHAT_SQL = """
-SELECT t.*{existing_columns} FROM (
-    SELECT {columns} FROM {chats} c JOIN {projects} p ON p.id = c.project_id
-    WHERE p.workspace_id = %(workspace)s AND p.id = %(project)s {chat_filter}
-    ORDER BY c.is_default DESC, c.created_at LIMIT 1
-) AS t {existing}
+SELECT c.id AS chat_id, {columns} FROM {chats} c JOIN {projects} p ON p.id = c.project_id
+WHERE p.workspace_id = %(target_workspace)s AND p.id = %(target_project)s {chat_filter}
+ORDER BY c.is_default DESC, c.created_at LIMIT 1
 """
-# The run an earlier message with the same clientMessageId started (store.existing_from_row).
-_EXISTING_JOIN = """LEFT JOIN LATERAL (
-    SELECT r.id, m.id, r.assistant_message_id, r.status FROM {messages} m JOIN {runs} r ON r.user_message_id = m.id
-    WHERE m.chat_id = t.c_id AND m.client_message_id = %(client_message_id)s
-    ORDER BY r.started_at DESC LIMIT 1
-) AS ex ON true"""
-_chat_sql: dict[tuple[bool, bool], str] = {}
+_chat_sql: dict[bool, str] = {}
 
 
-def _chat_query(by_id: bool, existing: bool) -> str:
-    sql = _chat_sql.get((by_id, existing))
+def chat_target(*, workspace_id: Any, ref: ChatRef) -> store.ChatTarget:
+    """The lookup of the chat ``ref`` names in the workspace, as one SELECT (its row: the
+    chat id, the chat's columns, the project's).
+
+    Raises:
+        NotFound: a malformed id ("Project not found." / "Chat not found.").
+    """
+    project_id = parse_uuid(ref.project_id)
+    if project_id is None:
+        raise NotFound("Project not found.")
+    params = {"target_workspace": workspace_id, "target_project": project_id}
+    by_id = ref.chat_id is not None
+    if by_id:
+        params["target_chat"] = parse_uuid(ref.chat_id)
+        if params["target_chat"] is None:
+            raise NotFound("Chat not found.")
+    sql = _chat_sql.get(by_id)
     if sql is None:
-        from apps.chats.models import Message, Run
-
         columns = [f"c.{f.column} AS c_{f.column}" for f in _CHAT_FIELDS]
         columns += [f"p.{f.column} AS p_{f.column}" for f in _PROJECT_FIELDS]
-        sql = _CHAT_SQL.format(
+        sql = _chat_sql[by_id] = _CHAT_SQL.format(
             columns=", ".join(columns),
             chats=Chat._meta.db_table,
             projects=Project._meta.db_table,
-            chat_filter="AND c.id = %(chat)s" if by_id else "",
-            existing_columns=", ex.*" if existing else "",
-            existing=_EXISTING_JOIN.format(messages=Message._meta.db_table, runs=Run._meta.db_table)
-            if existing
-            else "",
+            chat_filter="AND c.id = %(target_chat)s" if by_id else "",
         )
-        _chat_sql[(by_id, existing)] = sql
-    return sql
+    return store.ChatTarget(sql, params, columns=1 + len(_CHAT_FIELDS) + len(_PROJECT_FIELDS))
 
 
-def chat_for_run(
-    *, workspace_id: Any, ref: ChatRef, client_message_id: str | None
-) -> tuple[Chat, store.RunStart | None]:
-    """The chat (with its project) ``ref`` names in the workspace, and the run an earlier
-    message with ``client_message_id`` started there, if any. One query.
+def _chat_from_row(row: tuple[Any, ...]) -> Chat:
+    n_chat = len(_CHAT_FIELDS)
+    chat = Chat.from_db(connection.alias, [f.attname for f in _CHAT_FIELDS], row[1 : 1 + n_chat])
+    chat.project = Project.from_db(connection.alias, [f.attname for f in _PROJECT_FIELDS], row[1 + n_chat :])
+    return chat
+
+
+def _not_found(*, workspace_id: Any, ref: ChatRef) -> NotFound:
+    """What a lookup that found no chat tells the caller, as the REST selectors do."""
+    if ref.chat_id is None and not Project.objects.filter(workspace_id=workspace_id, pk=ref.project_id).exists():
+        return NotFound("Project not found.")
+    return NotFound("Chat not found.")
+
+
+def chat_for_run(*, workspace_id: Any, ref: ChatRef) -> Chat:
+    """The chat (with its project) ``ref`` names in the workspace. One query.
 
     Raises:
         NotFound: "Project not found." / "Chat not found." — for a malformed id, a missing
             object and another workspace's object alike.
     """
-    project_id = parse_uuid(ref.project_id)
-    if project_id is None:
-        raise NotFound("Project not found.")
-    params: dict[str, Any] = {"workspace": workspace_id, "project": project_id, "client_message_id": client_message_id}
-    if ref.chat_id is not None:
-        params["chat"] = parse_uuid(ref.chat_id)
-        if params["chat"] is None:
-            raise NotFound("Chat not found.")
+    target = chat_target(workspace_id=workspace_id, ref=ref)
     with connection.cursor() as cursor:
-        cursor.execute(_chat_query(ref.chat_id is not None, bool(client_message_id)), params)
+        cursor.execute(target.sql, target.params)
         row = cursor.fetchone()
     if row is None:
-        if ref.chat_id is None and not Project.objects.filter(workspace_id=workspace_id, pk=project_id).exists():
-            raise NotFound("Project not found.")
-        raise NotFound("Chat not found.")
-    n_chat, n_project = len(_CHAT_FIELDS), len(_PROJECT_FIELDS)
-    chat = Chat.from_db(connection.alias, [f.attname for f in _CHAT_FIELDS], row[:n_chat])
-    chat.project = Project.from_db(
-        connection.alias, [f.attname for f in _PROJECT_FIELDS], row[n_chat : n_chat + n_project]
-    )
-    existing = row[n_chat + n_project :]
-    return chat, (store.existing_from_row(chat.pk, existing) if existing and existing[0] is not None else None)
+        raise _not_found(workspace_id=workspace_id, ref=ref)
+    return _chat_from_row(row)
 
 
 def run_open(request: RunRequest, *, worker_id: str) -> OpenedRun:
     """Open the run ``request`` asks for (sync; one call on an engine DB thread).
 
-    In order: the chat (scoped to the caller's workspace); the model, maxTokens and docType;
-    a repeated clientMessageId returns the run it started; one transaction commits the rate
-    count, the credit reservation and the run's rows; then the prompt is prepared — a
-    failure there is returned (``prompt``), not raised, since the run exists and must end
-    with an error event.
+    In order: the model, maxTokens and docType (a chat that has no model of the request's
+    is looked up first, for its default model); one statement looks the chat up in the
+    caller's workspace, attaches a repeated clientMessageId to the run it started, takes
+    the rate count and the credit reservation and commits the run's rows; then the prompt
+    is prepared — a failure there is returned (``prompt``), not raised, since the run
+    exists and must end with an error event.
 
     Raises:
         NotFound, InvalidModel, NoProvider, ValidationFailed, RateLimited, CreditExhausted:
@@ -137,23 +134,23 @@ def run_open(request: RunRequest, *, worker_id: str) -> OpenedRun:
     from apps.providers.registry import get_provider, resolve_model
 
     cmid = request.client_message_id or None
+    workspace_id = request.principal.workspace.pk
+    chat: Chat | None = None
+    target: Chat | store.ChatTarget
     if isinstance(request.chat, Chat):
-        chat = request.chat
-        existing = store.existing_start(chat_id=chat.pk, client_message_id=cmid) if cmid else None
-    else:
-        chat, existing = chat_for_run(
-            workspace_id=request.principal.workspace.pk, ref=request.chat, client_message_id=cmid
-        )
-    model_info = resolve_model(request.model or chat.default_model or None)
+        chat = target = request.chat
+    elif not request.model:  # the chat's default model decides: look the chat up first
+        chat = target = chat_for_run(workspace_id=workspace_id, ref=request.chat)
+    else:  # looked up by the statement that begins the run
+        target = chat_target(workspace_id=workspace_id, ref=request.chat)
+    model_info = resolve_model(request.model or (chat.default_model if chat else None) or None)
     max_tokens = validate_max_tokens(request.max_tokens, limit=model_info.max_output_tokens)
     provider = get_provider(model_info)
-    if existing is not None:
-        return OpenedRun(existing, chat, model_info, provider, max_tokens)
     if request.doc_type:
         get_doc_type(request.doc_type)  # unknown → ValidationFailed before anything is written
 
     reserve = cost_for(model_info, estimate_tokens(request.text) + 4000, max_tokens or model_info.max_output_tokens)
-    taken = quota(rate_key=request.principal.rate_key, workspace_id=request.principal.workspace.pk, amount=reserve)
+    taken = quota(rate_key=request.principal.rate_key, workspace_id=workspace_id, amount=reserve)
     parts: dict[str, Any] = {}
     if request.attachments:
         parts["attachments"] = request.attachments
@@ -161,17 +158,25 @@ def run_open(request: RunRequest, *, worker_id: str) -> OpenedRun:
         parts["metadata"] = request.metadata
     if request.doc_type:
         parts["docType"] = request.doc_type
-    start = store.run_begin(
-        chat=chat,
-        text=request.text,
-        parts=parts,
-        client_message_id=cmid,
-        model=model_info.name,
-        provider=model_info.provider,
-        worker_id=worker_id,
-        quota=taken,
-    )
-    if not start.created:  # a concurrent request with the same clientMessageId won
+    try:
+        start = store.run_begin(
+            chat=target,
+            text=request.text,
+            parts=parts,
+            client_message_id=cmid,
+            model=model_info.name,
+            provider=model_info.provider,
+            worker_id=worker_id,
+            quota=taken,
+        )
+    except NotFound:
+        if isinstance(request.chat, ChatRef):
+            raise _not_found(workspace_id=workspace_id, ref=request.chat) from None
+        raise
+    if chat is None:
+        assert isinstance(target, store.ChatTarget) and target.row is not None
+        chat = _chat_from_row(target.row)
+    if not start.created:  # a repeated clientMessageId: attach to the run it started
         return OpenedRun(start, chat, model_info, provider, max_tokens)
 
     prompt_input = PromptInput(

@@ -51,63 +51,89 @@ def existing_start(*, chat_id: Any, client_message_id: str) -> RunStart | None:
     with connection.cursor() as cursor:
         cursor.execute(_EXISTING_SQL, [chat_id, client_message_id])
         row = cursor.fetchone()
-    return existing_from_row(chat_id, row) if row else None
+    return _existing(chat_id, row) if row else None
 
 
-def existing_from_row(chat_id: Any, row: tuple[Any, ...]) -> RunStart:
-    """A RunStart from ``(run id, user message id, assistant message id, status)``."""
+def _existing(chat_id: Any, row: tuple[Any, ...]) -> RunStart:
+    run_id, user_message_id, assistant_message_id, status = row
     return RunStart(
-        run_id=str(row[0]),
+        run_id=str(run_id),
         chat_id=str(chat_id),
-        user_message_id=str(row[1]),
-        assistant_message_id=str(row[2]),
+        user_message_id=str(user_message_id),
+        assistant_message_id=str(assistant_message_id),
         created=False,
-        status=row[3],
+        status=status,
     )
 
 
-# The run's rows in one statement: each INSERT reads the one before it, so none happens
-# unless the user message was inserted (and that, unless the quota was granted).
+@dataclass
+class ChatTarget:
+    """The chat a run begins in, looked up by the statement that begins it.
+
+    ``sql`` selects at most one row: ``chat_id`` first, then ``columns - 1`` more that the
+    caller reads back from ``row`` afterwards.
+    """
+
+    sql: str
+    params: dict[str, Any]
+    columns: int = 1
+    row: tuple[Any, ...] | None = None
+
+    @classmethod
+    def of(cls, chat: Chat) -> ChatTarget:
+        return cls("SELECT %(target_chat)s::uuid AS chat_id", {"target_chat": chat.pk})
+
+
+# One statement: the chat, the run a repeated clientMessageId started, the quota, the run's
+# rows. Each INSERT reads the one before it, so none happens unless the user message was
+# inserted — and that only for a found chat, a new clientMessageId and a granted quota.
 _BEGIN_SQL = f"""
-WITH {{quota}}
+WITH target AS ({{target}}),
+existing AS (
+    SELECT r.id AS run_id, m.id AS user_message_id, r.assistant_message_id, r.status
+    FROM {_M} m JOIN {_R} r ON r.user_message_id = m.id
+    WHERE m.chat_id = (SELECT chat_id FROM target) AND m.client_message_id = %(cmid)s
+    ORDER BY r.started_at DESC LIMIT 1
+), fresh AS (
+    SELECT chat_id FROM target WHERE NOT EXISTS (SELECT 1 FROM existing)
+), {{quota}}
 user_message AS (
     INSERT INTO {_M} (id, chat_id, role, content, parts, status, model, provider, input_tokens, output_tokens,
                       cost, client_message_id, created_at, updated_at)
-    SELECT %s, %s, '{Message.Role.USER}', %s, %s::jsonb, '{Message.Status.COMPLETE}', '', '', 0, 0, 0, %s, %s, %s
-    FROM {{gate}}
+    SELECT %(user_id)s, (SELECT chat_id FROM target), '{Message.Role.USER}', %(text)s, %(parts)s::jsonb,
+           '{Message.Status.COMPLETE}', '', '', 0, 0, 0, %(cmid)s, %(now)s, %(now)s
+    FROM {{granted}}
     ON CONFLICT (chat_id, client_message_id) DO NOTHING
-    RETURNING id
+    RETURNING chat_id
 ), assistant_message AS (
     INSERT INTO {_M} (id, chat_id, role, content, parts, status, model, provider, input_tokens, output_tokens,
                       cost, client_message_id, created_at, updated_at)
-    SELECT %s, %s, '{Message.Role.ASSISTANT}', '', '{{{{}}}}'::jsonb, '{Message.Status.STREAMING}', %s, %s, 0, 0, 0,
-           NULL, %s, %s
+    SELECT %(assistant_id)s, chat_id, '{Message.Role.ASSISTANT}', '', '{{{{}}}}'::jsonb,
+           '{Message.Status.STREAMING}', %(model)s, %(provider)s, 0, 0, 0, NULL, %(after)s, %(after)s
     FROM user_message
-    RETURNING id
+    RETURNING chat_id
 ), run AS (
     INSERT INTO {_R} (id, chat_id, user_message_id, assistant_message_id, status, model, provider, error_code,
                       error_message, provider_request_id, worker_id, stop_requested, last_seq, input_tokens,
                       output_tokens, cost, heartbeat_at, started_at, finished_at)
-    SELECT %s, %s, %s, %s, '{Run.Status.RUNNING}', %s, %s, '', '', '', %s, false, 1, 0, 0, 0, %s, %s, NULL
+    SELECT %(run_id)s, chat_id, %(user_id)s, %(assistant_id)s, '{Run.Status.RUNNING}', %(model)s, %(provider)s,
+           '', '', '', %(worker_id)s, false, 1, 0, 0, 0, %(now)s, %(now)s, NULL
     FROM assistant_message
-    RETURNING id
+    RETURNING id, chat_id
 ), started AS (
     INSERT INTO {_E} (run_id, seq, type, payload, created_at)
-    SELECT id, 1, '{ev.RUN_STARTED}', %s::jsonb, %s FROM run
+    SELECT id, 1, '{ev.RUN_STARTED}', %(started)s::jsonb, %(now)s FROM run
 ), chat AS (
-    UPDATE {_C} SET updated_at = %s WHERE id = %s AND EXISTS (SELECT 1 FROM run)
+    UPDATE {_C} SET updated_at = %(now)s WHERE id = (SELECT chat_id FROM run)
 )
-SELECT {{result}} EXISTS (SELECT 1 FROM run)
+SELECT target.*, existing.*, {{result}} EXISTS (SELECT 1 FROM run)
+FROM (SELECT 1) AS one LEFT JOIN target ON true LEFT JOIN existing ON true
 """
-
-
-class _Refused(Exception):
-    """Rolls the set-up transaction back: the clientMessageId was taken meanwhile."""
 
 
 def run_begin(
     *,
-    chat: Chat,
+    chat: Chat | ChatTarget,
     text: str,
     parts: dict[str, Any],
     client_message_id: str | None,
@@ -118,53 +144,72 @@ def run_begin(
 ) -> RunStart:
     """Commit the user message, the (empty, streaming) assistant message, the run and seq 1.
 
-    One statement; with ``quota``, the rate count and the credit reservation are taken in
-    it too, in one transaction.
+    One statement (so one round trip and atomic): with a ``ChatTarget`` it also looks the
+    chat up (its row is left in ``chat.row``), with ``quota`` it also takes the rate count
+    and the credit reservation.
 
     Returns:
         The new run; or, when ``client_message_id`` repeated, the run it started
         (``created=False``) with nothing written.
     Raises:
+        NotFound: ("Chat not found.") the target selected no chat; nothing is written.
         RateLimited, CreditExhausted: (with ``quota``) nothing is written.
     """
-    from apps.core.limits import QUOTA_RESULT, quota_check, quota_ctes
+    from apps.core.errors import NotFound
+    from apps.core.limits import QUOTA_RESULT, credit_settle, quota_check, quota_ctes
 
+    target = chat if isinstance(chat, ChatTarget) else ChatTarget.of(chat)
     now = timezone.now() if quota is None else quota.now
     user_id, assistant_id, run_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    params: list[Any]
+    params: dict[str, Any] = {
+        **target.params,
+        "cmid": client_message_id or None,
+        "user_id": user_id,
+        "assistant_id": assistant_id,
+        "run_id": run_id,
+        "text": text,
+        "parts": json.dumps(parts),
+        "model": model,
+        "provider": provider,
+        "worker_id": worker_id,
+        "now": now,
+        "after": now + timedelta(microseconds=1),
+        "started": json.dumps({"userMessageId": str(user_id), "assistantMessageId": str(assistant_id),
+                               "model": model, "provider": provider}),
+    }
     if quota is None:
-        ctes, params, gate, result = "", [], "(SELECT 1) AS go", ""
+        ctes, granted, result = "", "fresh", ""
     else:
-        ctes, params = quota_ctes(quota)
-        ctes, gate, result = ctes + ",", "quota_credit", QUOTA_RESULT + ","
-    started = {"userMessageId": str(user_id), "assistantMessageId": str(assistant_id), "model": model,
-               "provider": provider}
-    params += [
-        user_id, chat.pk, text, json.dumps(parts), client_message_id or None, now, now,
-        assistant_id, chat.pk, model, provider, now + timedelta(microseconds=1), now + timedelta(microseconds=1),
-        run_id, chat.pk, user_id, assistant_id, model, provider, worker_id, now, now,
-        json.dumps(started), now,
-        now, chat.pk,
-    ]
-    sql = _BEGIN_SQL.format(quota=ctes, gate=gate, result=result)
-    try:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(sql, params)
-                row = cursor.fetchone()
-            if quota is not None:
-                quota_check(quota, row[0], row[1])
-            if not row[-1]:
-                raise _Refused
-    except _Refused:
-        # Two requests with the same clientMessageId raced: the other one won.
-        existing = existing_start(chat_id=chat.pk, client_message_id=client_message_id or "")
-        if existing is None:
-            raise IntegrityError(f"message {client_message_id!r} of chat {chat.pk} exists without a run") from None
-        return existing
+        ctes, quota_params = quota_ctes(quota, gate="fresh")
+        params.update(quota_params)
+        ctes, granted, result = ctes + ",", "quota_credit", QUOTA_RESULT + ","
+    sql = _BEGIN_SQL.format(target=target.sql, quota=ctes, granted=granted, result=result)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    target.row = row[: target.columns]
+    chat_id = target.row[0]
+    if chat_id is None:
+        raise NotFound("Chat not found.")
+    existing = row[target.columns : target.columns + 4]
+    if existing[0] is not None:
+        return _existing(chat_id, existing)
+    created = row[-1]
+    if quota is not None:
+        affordable, reserved, count = row[-4:-1]
+        quota_check(quota, affordable=affordable, granted=reserved, count=count)
+    if not created:
+        # A request with the same clientMessageId committed meanwhile: attach to its run.
+        # The quota was taken all the same: give the credit back (the request still counts).
+        if quota is not None:
+            credit_settle(workspace_id=quota.workspace_id, reserved=quota.amount, actual=Decimal("0"))
+        attached = existing_start(chat_id=chat_id, client_message_id=client_message_id or "")
+        if attached is None:
+            raise IntegrityError(f"message {client_message_id!r} of chat {chat_id} exists without a run")
+        return attached
     return RunStart(
         run_id=str(run_id),
-        chat_id=str(chat.pk),
+        chat_id=str(chat_id),
         user_message_id=str(user_id),
         assistant_message_id=str(assistant_id),
         created=True,

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -47,35 +48,49 @@ def written() -> tuple[int, int, int, int]:
             sum(RateLimitCounter.objects.values_list("count", flat=True)))
 
 
-def test_a_new_turn_is_three_statements_lookup_write_and_reads():
+def test_a_new_turn_is_two_statements_set_up_and_prompt_reads():
     tenant = make_tenant("one-hop")
     req = request(tenant, client_message_id="c-1")
     with CaptureQueriesContext(connection) as queries:
         opened = run_open(req, worker_id="w")
     sql = [" ".join(q["sql"].split()) for q in queries]
-    assert len(sql) == 5 and sql[1] == "BEGIN" and sql[3] == "COMMIT", [s[:60] for s in sql]
-    lookup, write, reads = sql[0], sql[2], sql[4]
-    assert "FROM chats_chat c JOIN projects_project p" in lookup and "LATERAL" in lookup
-    assert write.startswith("WITH quota_rate AS ( INSERT INTO core_ratelimitcounter")
-    assert "INSERT INTO chats_run" in write
+    assert len(sql) == 2, [s[:60] for s in sql]
+    set_up, reads = sql
+    assert set_up.startswith("WITH target AS ( SELECT c.id AS chat_id")
+    assert "INSERT INTO core_ratelimitcounter" in set_up and "INSERT INTO chats_run" in set_up
     assert reads.startswith("WITH summary AS")
     assert opened.start.created and opened.prompt is not None and not isinstance(opened.prompt, Exception)
+    assert opened.chat.pk == default_chat(tenant).pk and opened.chat.project.name == tenant.project.name
     user = Message.objects.get(pk=opened.start.user_message_id)
     assert (user.content, user.client_message_id, user.created_at) == ("hello", "c-1", opened.start.created_at)
+    assistant = Message.objects.get(pk=opened.start.assistant_message_id)
+    assert (assistant.role, assistant.status, assistant.model) == ("assistant", "streaming", "offline")
     assert Run.objects.get(pk=opened.start.run_id).status == "running"
-    assert list(RunEvent.objects.filter(run_id=opened.start.run_id).values_list("seq", "type")) == [
-        (1, "run.started")]
+    assert list(RunEvent.objects.filter(run_id=opened.start.run_id).values_list("seq", "type", "payload")) == [
+        (1, "run.started", {"userMessageId": str(user.pk), "assistantMessageId": str(assistant.pk),
+                            "model": "offline", "provider": "offline"})]
     assert Chat.objects.get(pk=opened.start.chat_id).updated_at == opened.start.created_at
+    assert RateLimitCounter.objects.get().count == 1
 
 
-def test_a_repeated_client_message_id_is_found_by_the_lookup_and_writes_nothing():
+def test_without_a_model_the_chat_is_looked_up_first_for_its_default_model():
+    tenant = make_tenant("default-model")
+    Chat.objects.filter(pk=default_chat(tenant).pk).update(default_model="offline")
+    req = request(tenant)
+    req.model = None
+    with CaptureQueriesContext(connection) as queries:
+        opened = run_open(req, worker_id="w")
+    assert len(queries) == 3 and opened.model_info.name == "offline"
+
+
+def test_a_repeated_client_message_id_attaches_in_one_statement_and_writes_nothing():
     tenant = make_tenant("repeat")
     first = run_open(request(tenant, client_message_id="c-1"), worker_id="w")
     before = written()
     req = request(tenant, client_message_id="c-1")
     with CaptureQueriesContext(connection) as queries:
         again = run_open(req, worker_id="w")
-    assert len(queries) == 1, [q["sql"][:60] for q in queries]  # the lookup found the run: no write, no prompt
+    assert len(queries) == 1, [q["sql"][:60] for q in queries]  # no prompt either
     assert not again.start.created and again.prompt is None
     assert (again.start.run_id, again.start.user_message_id, again.start.assistant_message_id) == (
         first.start.run_id, first.start.user_message_id, first.start.assistant_message_id)
@@ -84,6 +99,7 @@ def test_a_repeated_client_message_id_is_found_by_the_lookup_and_writes_nothing(
 
 def test_the_default_chat_and_its_project_come_with_the_lookup():
     tenant = make_tenant("default")
+    ChatFactory(project=tenant.project)  # not the default one
     opened = run_open(request(tenant, chat=ChatRef(str(tenant.project.pk))), worker_id="w")
     assert opened.chat.pk == default_chat(tenant).pk
     with CaptureQueriesContext(connection) as queries:
@@ -103,7 +119,8 @@ def test_the_default_chat_and_its_project_come_with_the_lookup():
         ("missing project, default chat", "Project not found."),
     ],
 )
-def test_the_lookup_is_scoped_to_the_callers_workspace(case, message):
+@pytest.mark.parametrize("model", ["offline", None])
+def test_the_lookup_is_scoped_to_the_callers_workspace(case, message, model):
     tenant, other = make_tenant("alpha"), make_tenant("beta")
     own, foreign = default_chat(tenant), default_chat(other)
     ref = {
@@ -115,9 +132,11 @@ def test_the_lookup_is_scoped_to_the_callers_workspace(case, message):
         "malformed project id": ChatRef("nope", own.pk),
         "missing project, default chat": ChatRef(uuid.uuid4()),
     }[case]
+    req = request(tenant, chat=ref, client_message_id="c-1")
+    req.model = model  # None: the lookup comes first; else it is part of the set-up statement
     before = written()
     with pytest.raises(NotFound) as caught:
-        run_open(request(tenant, chat=ref, client_message_id="c-1"), worker_id="w")
+        run_open(req, worker_id="w")
     assert caught.value.message == message
     assert written() == before
     # ... and the owner reaches the foreign chat the same way.
@@ -220,7 +239,7 @@ def test_no_rate_limit_writes_no_counter():
     assert not RateLimitCounter.objects.exists()
 
 
-def test_a_client_message_id_taken_meanwhile_rolls_the_quota_back():
+def test_a_repeated_client_message_id_takes_no_quota():
     chat = ChatFactory()
     ws_id = chat.project.workspace_id
     first = begin(chat, quota(rate_key="key:t", workspace_id=ws_id, amount=Decimal("0.01"), rate_limit=10), "c-1")
@@ -228,6 +247,55 @@ def test_a_client_message_id_taken_meanwhile_rolls_the_quota_back():
     again = begin(chat, quota(rate_key="key:t", workspace_id=ws_id, amount=Decimal("0.01"), rate_limit=10), "c-1")
     assert not again.created and again.run_id == first.run_id
     assert written() == before and Workspace.objects.get(pk=ws_id).credit_used == used
+
+
+def test_a_client_message_id_committed_meanwhile_attaches_and_gives_the_credit_back():
+    chat = ChatFactory()
+    ws_id = chat.project.workspace_id
+    holding, release = threading.Event(), threading.Event()
+    results: dict[str, Any] = {}
+
+    def other_request() -> None:  # has inserted the same clientMessageId, not committed yet
+        try:
+            with transaction.atomic():
+                results["first"] = begin(chat, None, "c-1")
+                holding.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    def this_request() -> None:
+        try:
+            results["again"] = begin(chat, quota(rate_key="key:m", workspace_id=ws_id, amount=Decimal("0.01"),
+                                                 rate_limit=10), "c-1")
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=other_request)
+    first.start()
+    assert holding.wait(10)
+    again = threading.Thread(target=this_request)
+    again.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not _waits_for_a_lock():  # this request reached the conflicting insert
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+    finally:
+        release.set()
+        first.join(10)
+        again.join(10)
+    assert not results["again"].created and results["again"].run_id == results["first"].run_id
+    assert Workspace.objects.get(pk=ws_id).credit_used == 0  # given back
+    assert RateLimitCounter.objects.get(key="key:m").count == 1  # the request counts, as any refused one did
+    assert Run.objects.filter(chat=chat).count() == 1
+
+
+def _waits_for_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND wait_event_type = 'Lock'")
+        return bool(cursor.fetchone()[0])
 
 
 def test_concurrent_set_ups_never_overshoot_the_credit_limit():
@@ -256,3 +324,40 @@ def test_concurrent_set_ups_never_overshoot_the_credit_limit():
     assert Workspace.objects.get(pk=ws_id).credit_used == Decimal("0.90")
     assert RateLimitCounter.objects.get(key="key:x").count == 3
     assert Run.objects.filter(chat=chat).count() == 3
+
+
+def test_concurrent_set_ups_never_overshoot_the_rate_limit():
+    chat = ChatFactory()
+    ws_id = chat.project.workspace_id
+    results: list[str] = []
+    barrier = threading.Barrier(8)
+
+    def one() -> None:
+        try:
+            barrier.wait(timeout=10)
+            begin(chat, quota(rate_key="key:y", workspace_id=ws_id, amount=Decimal("0.01"), rate_limit=3))
+            results.append("ok")
+        except RateLimited:
+            results.append("limited")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=one) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(results) == ["limited"] * 5 + ["ok"] * 3
+    assert RateLimitCounter.objects.get(key="key:y").count == 3
+    assert Workspace.objects.get(pk=ws_id).credit_used == Decimal("0.03")
+
+
+def test_over_both_limits_the_rate_limit_is_reported():
+    chat = ChatFactory()
+    ws_id = chat.project.workspace_id
+    begin(chat, quota(rate_key="key:z", workspace_id=ws_id, amount=Decimal("0.01"), rate_limit=1))
+    Workspace.objects.filter(pk=ws_id).update(credit_limit=Decimal("0.01"))
+    with pytest.raises(RateLimited):
+        begin(chat, quota(rate_key="key:z", workspace_id=ws_id, amount=Decimal("0.01"), rate_limit=1))
+    with pytest.raises(CreditExhausted):
+        begin(chat, quota(rate_key="key:other", workspace_id=ws_id, amount=Decimal("0.01"), rate_limit=1))
