@@ -377,7 +377,8 @@ def run(args: argparse.Namespace) -> None:
             "cpus": os.cpu_count(), "load_average_start": [round(x, 2) for x in load_start],
             "load_average_end": [round(x, 2) for x in os.getloadavg()], "http_transport": args.transport,
             "elapsed_s": round(time.monotonic() - started), "plan": plan.__dict__,
-            "db_writes_target": STREAM_S * 10 + DB_WRITES_CONSTANT, "blueprint_env": args.env, "phases": args.phases, **version}
+            "db_writes_target": STREAM_S * 10 + DB_WRITES_CONSTANT, "blueprint_env": args.env,
+            "phases": args.phases, **version}
     summary = print_report(results, meta)
     print(json.dumps(summary, default=str))
 

@@ -3,10 +3,11 @@
 
 ``bench.stream_trace:application`` is ``config.asgi.application`` with timers wrapped around
 the steps of ``POST /api/chat/{projectId}/messages`` (by patching module attributes at import;
-no engine code changes): the routing and session middleware, API-key lookup, request
-validation, the engine's DB calls (time waiting for a thread and time running), the
-subscription, the response start, the provider call to its first event, and the first
-delta written. ``GET /__trace`` returns and clears the spans. Run as a script it serves that
+no engine code changes): the routing and session middleware, API-key lookup, the engine's DB
+calls (time waiting for a thread and time running) — among them the run's one set-up call,
+``run_db(run_open)``, with its set-up statement (chat lookup, quota, the run's rows) and its
+prompt — the subscription, the response start, the provider call to its first event, and the
+first delta written. ``GET /__trace`` returns and clears the spans. Run as a script it serves that
 app under daphne or uvicorn next to the raw relay (the fake upstream as in bench/stream.py),
 sends sequential single streams, alternating raw / Blueprint, and prints the median of each
 step:
@@ -25,6 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+DATABASE = "blueprint_bench_trace"
 SPANS: list[tuple[str, float, float]] = []  # (name, start, end), perf_counter seconds
 
 
@@ -82,10 +84,16 @@ def _install() -> Any:
     import importlib
 
     application = importlib.import_module("config.asgi").application  # sets Django up first
-    auth, engine_api, runner, http, native, provider = (importlib.import_module(name) for name in (
-        "apps.core.auth", "apps.engine.api", "apps.engine.runner", "apps.streaming.http", "apps.streaming.native",
-        "apps.providers.openai_provider"))
+    auth, engine_api, opening, store, runner, http, native, provider = (importlib.import_module(name) for name in (
+        "apps.core.auth", "apps.engine.api", "apps.engine.opening", "apps.engine.store", "apps.engine.runner",
+        "apps.streaming.http", "apps.streaming.native", "apps.providers.openai_provider"))
     OpenAIProvider = provider.OpenAIProvider
+
+    # The steps of the one set-up hop (engine.start_run → run_db(run_open)), on its thread. The
+    # chat is looked up on its own only for a request without a model (its default decides).
+    opening.chat_for_run = _timed_sync("  chat lookup", opening.chat_for_run)  # type: ignore[assignment]
+    store.run_begin = _timed_sync("  set-up statement", store.run_begin)  # type: ignore[assignment]
+    opening.prepare_prompt = _timed_sync("  prompt", opening.prepare_prompt)  # type: ignore[assignment]
 
     auth.sync_to_async = _thread_hop("sync_to_async", auth.sync_to_async)  # type: ignore[assignment]
     native.database_sync_to_async = _thread_hop(  # type: ignore[assignment]
@@ -105,6 +113,7 @@ def _install() -> Any:
     provider_stream = OpenAIProvider.stream
 
     async def stream(self: Any, request: Any) -> Any:
+        _instant("provider called")
         start = time.perf_counter()
         first = True
         async for event in provider_stream(self, request):
@@ -185,7 +194,9 @@ def trace(args: Any) -> None:
     from tests.fakes.process import SubprocessFake
 
     LOG_DIR.mkdir(parents=True, exist_ok=True)
-    env = sp.base_env()
+    # Its own database: bench/stream.py drops and recreates its one at start.
+    env = {**sp.base_env(), "EMBEDDED_PG_DATABASE": DATABASE}
+    sp.migrate(env)
     tenant = sp.seed(env, args.samples + 10)
     children = sp.Children()
     fake = SubprocessFake("openai", upstream_script())

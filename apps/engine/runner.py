@@ -289,13 +289,21 @@ def _store_summary(*, chat_id: str, summary: str, covers_until: str | None) -> N
     )
 
 
-async def execute_run(active: ActiveRun, ctx: RunContext) -> None:
-    """The run task. Always ends with exactly one terminal event and final statuses."""
+async def execute_run(
+    active: ActiveRun, ctx: RunContext, prompt: PreparedPrompt | Exception | None = None
+) -> None:
+    """The run task. Always ends with exactly one terminal event and final statuses.
+
+    ``prompt`` is the prompt the run's set-up prepared, or the exception that preparing it
+    raised (it ends the run like any other failure); None prepares it here.
+    """
     progress = _Progress()
     outcome_status = "completed"
     error: tuple[str, str, bool] | None = None
     try:
-        prepared = await run_db(prepare_prompt, ctx.prompt_input)
+        if isinstance(prompt, Exception):
+            raise prompt
+        prepared = prompt if prompt is not None else await run_db(prepare_prompt, ctx.prompt_input)
         if prepared.sources:
             progress.sources = prepared.sources
             active.emit(ev.RAG_SOURCES, {"sources": prepared.sources})

@@ -6,10 +6,11 @@ Called from async code through ``apps.engine.db.run_db``.
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -17,6 +18,9 @@ from django.utils import timezone
 from apps.chats.models import Chat, Message, Run, RunEvent
 from apps.engine import events as ev
 from apps.engine.events import Event
+
+if TYPE_CHECKING:
+    from apps.core.limits import Quota
 
 
 @dataclass(frozen=True)
@@ -27,97 +31,188 @@ class RunStart:
     assistant_message_id: str
     created: bool  # False when a repeated clientMessageId attached to an existing run
     status: str
+    created_at: datetime | None = None  # the user message's; the stored history ends before it
 
 
-def _existing_start(chat: Chat, client_message_id: str) -> RunStart | None:
-    user_message = Message.objects.filter(chat=chat, client_message_id=client_message_id).first()
-    if user_message is None:
-        return None
-    run = Run.objects.filter(user_message=user_message).order_by("-started_at").first()
-    if run is None:
-        return None
+_M, _R, _E, _C = (model._meta.db_table for model in (Message, Run, RunEvent, Chat))
+
+_EXISTING_SQL = f"""
+SELECT r.id, m.id, r.assistant_message_id, r.status
+FROM {_M} m JOIN {_R} r ON r.user_message_id = m.id
+WHERE m.chat_id = %s AND m.client_message_id = %s
+ORDER BY r.started_at DESC LIMIT 1
+"""
+
+
+def existing_start(*, chat_id: Any, client_message_id: str) -> RunStart | None:
+    """The run an earlier message with ``client_message_id`` started in the chat, if any."""
+    with connection.cursor() as cursor:
+        cursor.execute(_EXISTING_SQL, [chat_id, client_message_id])
+        row = cursor.fetchone()
+    return _existing(chat_id, row) if row else None
+
+
+def _existing(chat_id: Any, row: tuple[Any, ...]) -> RunStart:
+    run_id, user_message_id, assistant_message_id, status = row
     return RunStart(
-        run_id=str(run.pk),
-        chat_id=str(chat.pk),
-        user_message_id=str(user_message.pk),
-        assistant_message_id=str(run.assistant_message_id),
+        run_id=str(run_id),
+        chat_id=str(chat_id),
+        user_message_id=str(user_message_id),
+        assistant_message_id=str(assistant_message_id),
         created=False,
-        status=run.status,
+        status=status,
     )
+
+
+@dataclass
+class ChatTarget:
+    """The chat a run begins in, looked up by the statement that begins it.
+
+    ``sql`` selects at most one row: ``chat_id`` first, then ``columns - 1`` more that the
+    caller reads back from ``row`` afterwards.
+    """
+
+    sql: str
+    params: dict[str, Any]
+    columns: int = 1
+    row: tuple[Any, ...] | None = None
+
+    @classmethod
+    def of(cls, chat: Chat) -> ChatTarget:
+        return cls("SELECT %(target_chat)s::uuid AS chat_id", {"target_chat": chat.pk})
+
+
+# One statement: the chat, the run a repeated clientMessageId started, the quota, the run's
+# rows. Each INSERT reads the one before it, so none happens unless the user message was
+# inserted — and that only for a found chat, a new clientMessageId and a granted quota.
+_BEGIN_SQL = f"""
+WITH target AS ({{target}}),
+existing AS (
+    SELECT r.id AS run_id, m.id AS user_message_id, r.assistant_message_id, r.status
+    FROM {_M} m JOIN {_R} r ON r.user_message_id = m.id
+    WHERE m.chat_id = (SELECT chat_id FROM target) AND m.client_message_id = %(cmid)s
+    ORDER BY r.started_at DESC LIMIT 1
+), fresh AS (
+    SELECT chat_id FROM target WHERE NOT EXISTS (SELECT 1 FROM existing)
+), {{quota}}
+user_message AS (
+    INSERT INTO {_M} (id, chat_id, role, content, parts, status, model, provider, input_tokens, output_tokens,
+                      cost, client_message_id, created_at, updated_at)
+    SELECT %(user_id)s, (SELECT chat_id FROM target), '{Message.Role.USER}', %(text)s, %(parts)s::jsonb,
+           '{Message.Status.COMPLETE}', '', '', 0, 0, 0, %(cmid)s, %(now)s, %(now)s
+    FROM {{granted}}
+    ON CONFLICT (chat_id, client_message_id) DO NOTHING
+    RETURNING chat_id
+), assistant_message AS (
+    INSERT INTO {_M} (id, chat_id, role, content, parts, status, model, provider, input_tokens, output_tokens,
+                      cost, client_message_id, created_at, updated_at)
+    SELECT %(assistant_id)s, chat_id, '{Message.Role.ASSISTANT}', '', '{{{{}}}}'::jsonb,
+           '{Message.Status.STREAMING}', %(model)s, %(provider)s, 0, 0, 0, NULL, %(after)s, %(after)s
+    FROM user_message
+    RETURNING chat_id
+), run AS (
+    INSERT INTO {_R} (id, chat_id, user_message_id, assistant_message_id, status, model, provider, error_code,
+                      error_message, provider_request_id, worker_id, stop_requested, last_seq, input_tokens,
+                      output_tokens, cost, heartbeat_at, started_at, finished_at)
+    SELECT %(run_id)s, chat_id, %(user_id)s, %(assistant_id)s, '{Run.Status.RUNNING}', %(model)s, %(provider)s,
+           '', '', '', %(worker_id)s, false, 1, 0, 0, 0, %(now)s, %(now)s, NULL
+    FROM assistant_message
+    RETURNING id, chat_id
+), started AS (
+    INSERT INTO {_E} (run_id, seq, type, payload, created_at)
+    SELECT id, 1, '{ev.RUN_STARTED}', %(started)s::jsonb, %(now)s FROM run
+), chat AS (
+    UPDATE {_C} SET updated_at = %(now)s WHERE id = (SELECT chat_id FROM run)
+)
+SELECT target.*, existing.*, {{result}} EXISTS (SELECT 1 FROM run)
+FROM (SELECT 1) AS one LEFT JOIN target ON true LEFT JOIN existing ON true
+"""
 
 
 def run_begin(
     *,
-    chat: Chat,
+    chat: Chat | ChatTarget,
     text: str,
     parts: dict[str, Any],
     client_message_id: str | None,
     model: str,
     provider: str,
     worker_id: str,
+    quota: Quota | None = None,
 ) -> RunStart:
     """Commit the user message, the (empty, streaming) assistant message, the run and seq 1.
 
-    A repeated ``client_message_id`` returns the run it started (``created=False``)
-    and writes nothing.
+    One statement (so one round trip and atomic): with a ``ChatTarget`` it also looks the
+    chat up (its row is left in ``chat.row``), with ``quota`` it also takes the rate count
+    and the credit reservation.
+
+    Returns:
+        The new run; or, when ``client_message_id`` repeated, the run it started
+        (``created=False``) with nothing written.
+    Raises:
+        NotFound: ("Chat not found.") the target selected no chat; nothing is written.
+        RateLimited, CreditExhausted: (with ``quota``) nothing is written.
     """
-    if client_message_id:
-        existing = _existing_start(chat, client_message_id)
-        if existing is not None:
-            return existing
-    try:
-        with transaction.atomic():
-            now = timezone.now()
-            user_message = Message.objects.create(
-                chat=chat,
-                role=Message.Role.USER,
-                content=text,
-                parts=parts,
-                client_message_id=client_message_id or None,
-                created_at=now,
-            )
-            assistant = Message.objects.create(
-                chat=chat,
-                role=Message.Role.ASSISTANT,
-                status=Message.Status.STREAMING,
-                model=model,
-                provider=provider,
-                created_at=now + timedelta(microseconds=1),
-            )
-            run = Run.objects.create(
-                chat=chat,
-                user_message=user_message,
-                assistant_message=assistant,
-                model=model,
-                provider=provider,
-                worker_id=worker_id,
-                last_seq=1,
-            )
-            RunEvent.objects.create(
-                run=run,
-                seq=1,
-                type=ev.RUN_STARTED,
-                payload={
-                    "userMessageId": str(user_message.pk),
-                    "assistantMessageId": str(assistant.pk),
-                    "model": model,
-                    "provider": provider,
-                },
-            )
-            Chat.objects.filter(pk=chat.pk).update(updated_at=now)
-    except IntegrityError:
-        # Two requests with the same clientMessageId raced: the other one won.
-        existing = _existing_start(chat, client_message_id or "")
-        if existing is None:
-            raise
-        return existing
+    from apps.core.errors import NotFound
+    from apps.core.limits import QUOTA_RESULT, credit_settle, quota_check, quota_ctes
+
+    target = chat if isinstance(chat, ChatTarget) else ChatTarget.of(chat)
+    now = timezone.now() if quota is None else quota.now
+    user_id, assistant_id, run_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    params: dict[str, Any] = {
+        **target.params,
+        "cmid": client_message_id or None,
+        "user_id": user_id,
+        "assistant_id": assistant_id,
+        "run_id": run_id,
+        "text": text,
+        "parts": json.dumps(parts),
+        "model": model,
+        "provider": provider,
+        "worker_id": worker_id,
+        "now": now,
+        "after": now + timedelta(microseconds=1),
+        "started": json.dumps({"userMessageId": str(user_id), "assistantMessageId": str(assistant_id),
+                               "model": model, "provider": provider}),
+    }
+    if quota is None:
+        ctes, granted, result = "", "fresh", ""
+    else:
+        ctes, quota_params = quota_ctes(quota, gate="fresh")
+        params.update(quota_params)
+        ctes, granted, result = ctes + ",", "quota_credit", QUOTA_RESULT + ","
+    sql = _BEGIN_SQL.format(target=target.sql, quota=ctes, granted=granted, result=result)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    target.row = row[: target.columns]
+    chat_id = target.row[0]
+    if chat_id is None:
+        raise NotFound("Chat not found.")
+    existing = row[target.columns : target.columns + 4]
+    if existing[0] is not None:
+        return _existing(chat_id, existing)
+    created = row[-1]
+    if quota is not None:
+        affordable, reserved, count = row[-4:-1]
+        quota_check(quota, affordable=affordable, granted=reserved, count=count)
+    if not created:
+        # A request with the same clientMessageId committed meanwhile: attach to its run.
+        # The quota was taken all the same: give the credit back (the request still counts).
+        if quota is not None:
+            credit_settle(workspace_id=quota.workspace_id, reserved=quota.amount, actual=Decimal("0"))
+        attached = existing_start(chat_id=chat_id, client_message_id=client_message_id or "")
+        if attached is None:
+            raise IntegrityError(f"message {client_message_id!r} of chat {chat_id} exists without a run")
+        return attached
     return RunStart(
-        run_id=str(run.pk),
-        chat_id=str(chat.pk),
-        user_message_id=str(user_message.pk),
-        assistant_message_id=str(assistant.pk),
+        run_id=str(run_id),
+        chat_id=str(chat_id),
+        user_message_id=str(user_id),
+        assistant_message_id=str(assistant_id),
         created=True,
-        status=run.status,
+        status=Run.Status.RUNNING,
+        created_at=now,
     )
 
 

@@ -35,8 +35,7 @@ class SendMessageEndpoint(NativeEndpoint):
 
     async def handle(self, call: Call, principal: Principal, body: bytes) -> None:
         data = call.json_body(body)
-        request = await database_sync_to_async(native_run_request)(principal, call.kwargs["project_id"], data)
-        handle = await engine.start_run(request)
+        handle = await engine.start_run(native_run_request(principal, call.kwargs["project_id"], data))
         sub = await engine.subscribe(handle.run_id, 0)
         await call.start_stream([(b"x-run-id", handle.run_id.encode()), (b"x-chat-id", handle.chat_id.encode())])
 
@@ -125,7 +124,7 @@ class ChatSocketConsumer(AsyncJsonWebsocketConsumer):
                 raise ValidationFailed("A frame must be a JSON object.", field="frame")
             kind = content.get("type")
             if kind == "message":
-                request = await database_sync_to_async(native_run_request)(self.principal, self.project_id, content)
+                request = native_run_request(self.principal, self.project_id, content)  # type: ignore[arg-type]
                 handle = await engine.start_run(request)
                 self._forward(handle.run_id, 0)
             elif kind == "stop":

@@ -6,10 +6,10 @@ from typing import Any
 
 from apps.chats.models import Chat
 from apps.core.auth import Principal
-from apps.core.errors import NotFound
+from apps.core.errors import NotFound, ValidationFailed
 from apps.core.selectors import get_scoped, parse_uuid
 from apps.engine import validation as v
-from apps.engine.api import RunRequest
+from apps.engine.api import ChatRef, RunRequest
 from apps.projects.selectors import project_get
 
 
@@ -31,17 +31,19 @@ def native_chat(principal: Principal, project_id: Any, chat_id: Any) -> Chat:
 
 
 def native_run_request(principal: Principal, project_id: Any, data: Any, *, mode: str | None = None) -> RunRequest:
-    """Validate a ``{chatId, text, model?, temperature?, maxTokens?, attachments?, clientMessageId?}`` body."""
+    """Validate the shape of a ``{chatId?, text, model?, temperature?, maxTokens?, attachments?,
+    clientMessageId?, enableDSL?, reasoning?}`` body, without the database.
+
+    The engine looks the chat up (in the caller's workspace) when it starts the run.
+    """
     body = v.require_object(data)
     text = v.message_text(body.get("text"), field="text")
     model = body.get("model")
     if model is not None and (not isinstance(model, str) or not model.strip()):
-        from apps.core.errors import ValidationFailed
-
         raise ValidationFailed("model must be a non-empty string.", field="model")
-    request = RunRequest(
+    return RunRequest(
         principal=principal,
-        chat=native_chat(principal, project_id, body.get("chatId")),
+        chat=ChatRef(project_id=project_id, chat_id=body.get("chatId")),
         text=text,
         model=model,
         temperature=v.temperature(body.get("temperature")),
@@ -52,4 +54,3 @@ def native_run_request(principal: Principal, project_id: Any, data: Any, *, mode
         enable_dsl=v.optional_bool(body.get("enableDSL"), field="enableDSL"),
         reasoning=bool(v.optional_bool(body.get("reasoning"), field="reasoning")),
     )
-    return request

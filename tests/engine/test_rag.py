@@ -10,11 +10,12 @@ import pytest
 from aiohttp import web
 from asgiref.sync import sync_to_async
 
-from apps.chats.models import Message
+from apps.chats.models import Message, Run, RunEvent
 from apps.engine import api as engine
 from apps.knowledge.models import Document
 from apps.knowledge.services import document_upload
 from tests.engine.conftest import collect, make_request
+from tests.engine.test_runs import assert_well_formed
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.script import Script
 
@@ -94,9 +95,13 @@ async def test_retrieval_failure_is_a_clean_error_event(tenant_async, monkeypatc
 
     monkeypatch.setattr(retrieval, "retrieve", broken)
     handle = await engine.start_run(await make_request(tenant_async, "How are keys stored?"))
+    assert handle.created  # the failure comes after the run was set up: it ends the run, not the request
     events = await collect(await engine.subscribe(handle.run_id))
+    assert_well_formed(events)
     assert (events[-1]["type"], events[-1]["error"]) == ("error", "RAG_RETRIEVAL_ERROR")
     assert (await Message.objects.aget(pk=handle.assistant_message_id)).status == "error"
+    assert (await Run.objects.aget(pk=handle.run_id)).status == "error"
+    assert await RunEvent.objects.filter(run_id=handle.run_id, type="error").acount() == 1
 
 
 async def test_injected_document_causes_no_tool_call_and_no_outside_url_offline(tenant_async):
