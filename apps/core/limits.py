@@ -15,7 +15,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import F
 from django.utils import timezone
 
 from apps.core.errors import CreditExhausted, RateLimited
@@ -87,10 +86,12 @@ def credit_reserve(*, workspace: Workspace, amount: Decimal) -> Decimal:
 
 
 def credit_settle(*, workspace_id: object, reserved: Decimal, actual: Decimal) -> None:
-    """Replace a reservation by the real cost (which may exceed it slightly)."""
-    Workspace.objects.filter(pk=workspace_id).update(  # type: ignore[misc]
-        credit_used=F("credit_used") - reserved + max(actual, Decimal("0"))
-    )
+    """Replace a reservation by the real cost (which may exceed it slightly). One statement, every run."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Workspace._meta.db_table} SET credit_used = credit_used - %s + %s WHERE id = %s",
+            [reserved, max(actual, Decimal("0")), str(workspace_id)],
+        )
 
 
 @dataclass(frozen=True)

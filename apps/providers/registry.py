@@ -159,8 +159,29 @@ def _settings_model(name: str, provider: str, providers: set[str]) -> ModelInfo:
                      available=provider in providers)
 
 
+_MODEL_SETTINGS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "OPENROUTER_API_KEY", "OPENAI_MODELS",
+                   "OPENROUTER_MODELS", "OPENAI_MODELS_CONTEXT_WINDOW", "OPENAI_MODELS_MAX_OUTPUT_TOKENS")
+_models_cache: tuple[tuple[Any, ...], dict[str, ModelInfo]] | None = None
+
+
+def _models_by_name() -> dict[str, ModelInfo]:
+    """``all_models`` by name, rebuilt only when a setting it depends on changes (every run asks)."""
+    global _models_cache
+    key = tuple(_setting(name, "") for name in _MODEL_SETTINGS)
+    cached = _models_cache
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    models = {info.name: info for info in _build_models()}
+    _models_cache = (key, models)
+    return models
+
+
 def all_models() -> list[ModelInfo]:
     """Every model the registry knows, each with ``available`` set for this configuration."""
+    return list(_models_by_name().values())
+
+
+def _build_models() -> list[ModelInfo]:
     providers = configured_providers()
     models: dict[str, ModelInfo] = {OFFLINE: OFFLINE_INFO}
     for name in _openai_served_models():
@@ -204,7 +225,7 @@ def resolve_model(name: str | None) -> ModelInfo:
         NoProvider: the model is known but its provider has no key or base URL configured.
     """
     wanted = (name or "").strip() or default_model_name()
-    models = {info.name: info for info in all_models()}
+    models = _models_by_name()
     info = models.get(wanted) or models.get(wanted.lower())
     if info is None:
         raise InvalidModel(wanted, [m.name for m in models.values() if m.available])
