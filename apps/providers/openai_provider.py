@@ -12,11 +12,11 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import openai
 from openai import AsyncOpenAI, AsyncStream
-from openai.types.chat import ChatCompletionChunk
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from openai.types.chat.chat_completion_chunk import ChoiceDelta, ChoiceDeltaToolCall
 
 from apps.providers.base import (
@@ -96,9 +96,15 @@ class OpenAIProvider:
 
     async def stream(self, request: ProviderRequest) -> AsyncIterator[ProviderEvent]:
         client = self._clients.get()
+        params = self.request_params(request)
         try:
-            stream = cast(AsyncStream[ChatCompletionChunk],
-                          await client.chat.completions.create(**self.request_params(request)))
+            # The SDK's generic POST (its documented way to send a body as is) rather than
+            # ``chat.completions.create``, which first walks the whole body against its
+            # TypedDicts — our system prompt, history and tool schemas — on every run, with
+            # nothing to change in a body that is plain JSON already. Auth, headers, errors
+            # and the streamed chunks are the SDK's own either way.
+            stream = await client.post("/chat/completions", body=params, cast_to=ChatCompletion, stream=True,
+                                       stream_cls=AsyncStream[ChatCompletionChunk])
         except Exception as exc:
             raise self.to_provider_error(exc) from exc
         # One generator from the SDK's chunks to our events: this loop runs once per token.
@@ -169,7 +175,7 @@ class OpenAIProvider:
             if reasoning_model:
                 params["reasoning_effort"] = "medium"
             elif self.flavour == "openrouter":
-                params["extra_body"] = {"reasoning": {"enabled": True}}
+                params["reasoning"] = {"enabled": True}  # OpenRouter's own field
         return params
 
     def to_provider_error(self, exc: BaseException) -> ProviderError:
