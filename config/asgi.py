@@ -24,8 +24,13 @@ application = ProtocolTypeRouter(
     }
 )
 
-# Everything imported so far lives as long as the process: move it out of the garbage
-# collector's generations, so the full collections that streaming traffic triggers do not
-# walk Django's whole import-time heap again and again.
+# What the first run would import lazily (the engine's runner, the provider SDKs and their
+# models) is imported now; then everything imported so far, which lives as long as the
+# process, is moved out of the garbage collector's generations, so the full collections
+# that streaming traffic triggers do not walk it again and again.
+import apps.engine.runner  # noqa: E402
+import apps.providers.anthropic_provider  # noqa: E402
+import apps.providers.openai_provider  # noqa: E402,F401
+
 gc.collect()
 gc.freeze()
