@@ -18,7 +18,7 @@ from apps.chats.models import Chat
 from apps.core.principal import Principal
 from apps.engine import events as ev
 from apps.engine import store
-from apps.engine.db import run_db
+from apps.engine.db import run_db, write_db
 from apps.engine.opening import ChatRef, run_open
 from apps.engine.runner import RunContext, execute_run
 from apps.engine.runtime import WORKER_ID, ActiveRun, get_runtime
@@ -138,7 +138,7 @@ async def _heartbeat(active: ActiveRun) -> None:
     while True:
         await asyncio.sleep(interval)  # a periodic timer
         try:
-            stop = await run_db(store.run_heartbeat, run_id=active.run_id)
+            stop = await write_db(store.run_heartbeat, run_id=active.run_id)
             active.db_writes += 1
             if stop:
                 active.request_stop("stop")

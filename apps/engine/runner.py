@@ -16,7 +16,7 @@ from django.utils import timezone
 from apps.core.errors import ApplicationError
 from apps.engine import events as ev
 from apps.engine import store
-from apps.engine.db import run_db
+from apps.engine.db import run_db, write_db
 from apps.engine.prompting import (
     HistoryTurn,
     PreparedPrompt,
@@ -430,12 +430,12 @@ async def _finish(
     async with active.flush_lock:
         batch, active.pending = active.pending, []
         try:
-            await asyncio.shield(run_db(_record_end, active=active, ctx=ctx, events=batch, outcome=outcome))
+            await asyncio.shield(write_db(_record_end, active=active, ctx=ctx, events=batch, outcome=outcome))
             active.db_writes += 1
         except Exception:
             logger.exception("could not record the end of run %s", active.run_id)
             try:
-                await run_db(_settle_credit, ctx=ctx, actual=cost)  # never keep the reservation
+                await write_db(_settle_credit, ctx=ctx, actual=cost)  # never keep the reservation
                 active.db_writes += 1
             except Exception:
                 logger.exception("credit settlement failed for run %s", active.run_id)

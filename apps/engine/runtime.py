@@ -14,7 +14,7 @@ from django.conf import settings
 
 from apps.engine import store
 from apps.engine.bus import Bus, BusMessage, make_bus
-from apps.engine.db import run_db
+from apps.engine.db import write_db
 from apps.engine.events import Event, envelope, is_terminal
 from apps.engine.subscription import Subscription
 
@@ -110,7 +110,7 @@ class ActiveRun:
             if not batch and content is None:
                 return
             try:
-                await run_db(
+                await write_db(
                     store.run_flush,
                     run_id=self.run_id,
                     message_id=self.message_id,
@@ -284,7 +284,7 @@ class Runtime:
         interval = settings.ENGINE_REAPER_INTERVAL_S
         while True:
             try:
-                reaped = await run_db(store.runs_reap_stale, stale_after_s=settings.ENGINE_STALE_AFTER_S)
+                reaped = await write_db(store.runs_reap_stale, stale_after_s=settings.ENGINE_STALE_AFTER_S)
                 for terminal in reaped:
                     run_id = terminal["runId"]
                     logger.warning("run %s had no heartbeat; marked interrupted", run_id)

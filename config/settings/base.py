@@ -189,7 +189,9 @@ ENGINE_REAPER_INTERVAL_S = env.float("ENGINE_REAPER_INTERVAL_S", default=15.0)
 ENGINE_MAX_TOOL_ROUNDS = env.int("ENGINE_MAX_TOOL_ROUNDS", default=6)
 # 0 = three quarters of the model's context window.
 ENGINE_CONTEXT_BUDGET_TOKENS = env.int("ENGINE_CONTEXT_BUDGET_TOKENS", default=0)
-ENGINE_DB_THREADS = env.int("ENGINE_DB_THREADS", default=4)
+# Few threads on purpose: each competes with the event loop for the GIL (apps/engine/db.py).
+ENGINE_DB_THREADS = env.int("ENGINE_DB_THREADS", default=2)  # what runs and requests wait for
+ENGINE_DB_WRITE_THREADS = env.int("ENGINE_DB_WRITE_THREADS", default=1)  # event batches, heartbeats, run ends
 # A subscriber without news for this long re-reads Postgres (the channel layer may drop).
 ENGINE_SUBSCRIBER_POLL_S = env.float("ENGINE_SUBSCRIBER_POLL_S", default=1.0)
 PROVIDER_IDLE_TIMEOUT_S = env.float("PROVIDER_IDLE_TIMEOUT_S", default=60.0)
