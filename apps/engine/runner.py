@@ -439,7 +439,7 @@ async def _finish(
                 active.db_writes += 1
             except Exception:
                 logger.exception("credit settlement failed for run %s", active.run_id)
-    active.deliver(terminal)
+    active.release(terminal)
     active.runtime.unregister(active)
     await active.runtime.publish_events(active.run_id, batch)
     await active.runtime.leave(active.run_id)

@@ -63,16 +63,26 @@ class ActiveRun:
         self.log.append(event)
 
     def emit(self, type_: str, payload: dict[str, Any], *, deliver: bool = True) -> Event:
-        """Append an event: deliver to local subscribers now, persist in the next batch."""
+        """Append an event: deliver to local subscribers now, persist in the next batch.
+
+        With ``deliver=False`` (the terminal event) the event only joins the next write;
+        ``release`` shows it to subscribers once that write is done, so nobody sees a run
+        end before its end is in Postgres.
+        """
         self.seq += 1
         event = envelope(seq=self.seq, run_id=self.run_id, chat_id=self.chat_id, type=type_, payload=payload)
-        self.log.append(event)
         self.pending.append(event)
         if deliver:
+            self.log.append(event)
             self.deliver(event)
         if not is_terminal(event):
             self._schedule_flush()
         return event
+
+    def release(self, event: Event) -> None:
+        """Log and deliver an event emitted with ``deliver=False``."""
+        self.log.append(event)
+        self.deliver(event)
 
     def deliver(self, event: Event) -> None:
         loop = self.loop

@@ -79,6 +79,7 @@ class Subscription:
         self.last = event["seq"]
         if event["type"] in TERMINAL_TYPES:
             self.done = True
+            self._cancel_timer()  # nothing more to wait for
         return event
 
     def has_gap(self) -> bool:
@@ -161,12 +162,16 @@ class Subscription:
             if event is not None:
                 return event
 
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+            self._timer_at = math.inf
+
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
+            self._cancel_timer()
             self._on_close(self)
 
 
