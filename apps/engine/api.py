@@ -129,9 +129,6 @@ async def start_run(request: RunRequest) -> RunHandle:
     )
     heartbeat = runtime.loop.create_task(_heartbeat(active), context=contextvars.Context())
     active.task.add_done_callback(lambda _t: heartbeat.cancel())
-    # Let the run send its provider request before the caller starts its response: the
-    # model's first token is what the user waits for; the response headers can follow.
-    await asyncio.sleep(0)
     return handle
 
 
