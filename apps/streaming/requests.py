@@ -6,28 +6,18 @@ from typing import Any
 
 from apps.chats.models import Chat
 from apps.core.auth import Principal
-from apps.core.errors import NotFound, ValidationFailed
-from apps.core.selectors import get_scoped, parse_uuid
+from apps.core.errors import ValidationFailed
 from apps.engine import validation as v
-from apps.engine.api import ChatRef, RunRequest
-from apps.projects.selectors import project_get
+from apps.engine.api import RunRequest
+from apps.engine.opening import ChatRef, chat_for_run
 
 
 def native_chat(principal: Principal, project_id: Any, chat_id: Any) -> Chat:
-    """The chat addressed by a native request, scoped to the caller's workspace (sync)."""
-    if chat_id is not None:
-        # One query: the chat, in that project, in the caller's workspace.
-        project_uuid = parse_uuid(project_id)
-        if project_uuid is None:
-            raise NotFound("Project not found.")
-        chats = Chat.objects.select_related("project").filter(
-            project_id=project_uuid, project__workspace=principal.workspace)
-        return get_scoped(chats, chat_id, label="Chat")
-    project = project_get(workspace=principal.workspace, project_id=project_id)
-    chat = Chat.objects.select_related("project").filter(project=project).order_by("-is_default", "created_at").first()
-    if chat is None:
-        raise NotFound("Chat not found.")
-    return chat
+    """The chat addressed by a native request, scoped to the caller's workspace (sync).
+
+    The same one-query lookup the engine makes when it opens a run (``chat_for_run``).
+    """
+    return chat_for_run(workspace_id=principal.workspace.pk, ref=ChatRef(project_id=project_id, chat_id=chat_id))
 
 
 def native_run_request(principal: Principal, project_id: Any, data: Any, *, mode: str | None = None) -> RunRequest:
