@@ -1,9 +1,10 @@
 """Request rate limits and workspace credit, both enforced atomically in Postgres.
 
-Credit uses reservations: before a run, the worst-case cost of the run is added
-to ``credit_used`` in one conditional UPDATE (so concurrent runs cannot together
-overshoot the limit); when the run ends the reservation is replaced by the real
-cost.
+Both are taken inside the statement that begins a run (``quota_ctes``): a fixed-window
+count per API key or user, and a credit reservation of the run's worst-case cost added
+to ``credit_used`` only while it fits the limit, so concurrent runs cannot together
+overshoot either. When the run ends the reservation is replaced by the real cost
+(``credit_settle``).
 """
 
 from __future__ import annotations
@@ -28,61 +29,9 @@ def _retry_after(now: datetime) -> int:
     return int((window + _WINDOW - now).total_seconds()) + 1
 
 
-def rate_limit_hit(*, key: str, limit: int | None = None) -> None:
-    """Count one request for ``key`` in the current minute.
-
-    Raises:
-        RateLimited: the key has used its requests for this minute (``retry_after``
-            is the number of seconds until the window resets).
-    """
-    limit = settings.RATE_LIMIT_PER_MINUTE if limit is None else limit
-    if limit <= 0:
-        return
-    now = timezone.now()
-    window = now.replace(second=0, microsecond=0)
-    table = RateLimitCounter._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO {table} (key, window_start, count) VALUES (%s, %s, 1)
-            ON CONFLICT (key, window_start) DO UPDATE SET count = {table}.count + 1
-            RETURNING count
-            """,
-            [key, window],
-        )
-        (count,) = cursor.fetchone()
-    if count > limit:
-        raise RateLimited(_retry_after(now))
-
-
 def rate_limit_prune(*, older_than: timedelta = timedelta(hours=1)) -> int:
     deleted, _ = RateLimitCounter.objects.filter(window_start__lt=timezone.now() - older_than).delete()
     return deleted
-
-
-def credit_reserve(*, workspace: Workspace, amount: Decimal) -> Decimal:
-    """Reserve ``amount`` of the workspace's credit.
-
-    Returns:
-        The amount reserved.
-    Raises:
-        CreditExhausted: the workspace has no credit left for this run.
-    """
-    amount = max(amount, Decimal("0"))
-    table = Workspace._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            UPDATE {table} SET credit_used = credit_used + %s
-            WHERE id = %s AND (credit_limit IS NULL
-                               OR (credit_used < credit_limit AND credit_used + %s <= credit_limit))
-            """,
-            [amount, workspace.pk, amount],
-        )
-        ok = cursor.rowcount == 1
-    if not ok:
-        raise CreditExhausted("Workspace credit limit reached")
-    return amount
 
 
 def credit_settle(*, workspace_id: object, reserved: Decimal, actual: Decimal) -> None:
@@ -98,10 +47,9 @@ def credit_settle(*, workspace_id: object, reserved: Decimal, actual: Decimal) -
 class Quota:
     """One request counted against ``rate_key`` and ``amount`` of the workspace's credit reserved.
 
-    For a caller that takes both inside its own statement (the engine's run set-up):
-    ``quota_ctes`` are the CTEs that take them, ``quota_check`` raises what
-    ``rate_limit_hit`` / ``credit_reserve`` would. One statement is atomic, so a refusal
-    writes nothing.
+    Taken inside the caller's own statement (the engine's run set-up): ``quota_ctes`` are
+    the CTEs that take it, ``quota_check`` raises ``RateLimited`` / ``CreditExhausted`` from
+    what the statement returned. One statement is atomic, so a refusal writes nothing.
     """
 
     rate_key: str
@@ -126,7 +74,7 @@ def quota_ctes(q: Quota, *, gate: str) -> tuple[str, dict[str, Any]]:
 
     The workspace row is locked before the count is taken and both re-check the latest
     committed values (READ COMMITTED), so concurrent runs cannot together overshoot
-    either limit, as with ``rate_limit_hit`` and ``credit_reserve``.
+    either limit.
     """
     counters, workspaces = RateLimitCounter._meta.db_table, Workspace._meta.db_table
     affordable = """(credit_limit IS NULL
@@ -167,7 +115,7 @@ QUOTA_RESULT = f"""EXISTS (SELECT 1 FROM quota_workspace), EXISTS (SELECT 1 FROM
 
 
 def quota_check(q: Quota, *, affordable: bool, granted: bool, count: int | None) -> None:
-    """Raises as ``rate_limit_hit`` then ``credit_reserve`` would, from what ``QUOTA_RESULT`` returned.
+    """Raise for a refused quota, from what ``QUOTA_RESULT`` returned: the rate limit first, then credit.
 
     Raises:
         RateLimited, CreditExhausted

@@ -21,6 +21,7 @@ from apps.engine import store
 from apps.engine.api import ChatRef, RunRequest
 from apps.engine.opening import run_open
 from apps.engine.prompting import PromptInput, prepare_prompt
+from tests.concurrency import race
 from tests.conftest import Tenant, make_tenant
 from tests.factories import ChatFactory, MessageFactory
 
@@ -219,7 +220,10 @@ def test_rate_limit_refusal_writes_nothing_and_says_when_to_retry():
     with pytest.raises(RateLimited) as caught:
         begin(chat, quota(rate_key="key:r", workspace_id=ws.pk, amount=Decimal("0.01"), rate_limit=1))
     assert 1 <= caught.value.retry_after <= 61
+    assert caught.value.as_dict()["retryAfter"] == caught.value.retry_after
     assert written() == before and Workspace.objects.get(pk=ws.pk).credit_used == used
+    # The count is per key: another key is unaffected.
+    assert begin(chat, quota(rate_key="key:r2", workspace_id=ws.pk, amount=Decimal("0.01"), rate_limit=1)).created
 
 
 def test_credit_refusal_writes_nothing_not_even_the_rate_count():
@@ -230,6 +234,16 @@ def test_credit_refusal_writes_nothing_not_even_the_rate_count():
                           rate_limit=10))
     assert written() == (0, 0, 0, 0)
     assert Workspace.objects.get(pk=chat.project.workspace_id).credit_used == 0
+
+
+def test_a_zero_cost_run_is_refused_once_the_limit_is_reached():
+    chat = ChatFactory()
+    Workspace.objects.filter(pk=chat.project.workspace_id).update(credit_limit=Decimal("1.00"),
+                                                                  credit_used=Decimal("1.00"))
+    with pytest.raises(CreditExhausted):
+        begin(chat, quota(rate_key="key:0", workspace_id=chat.project.workspace_id, amount=Decimal("0"),
+                          rate_limit=10))
+    assert written() == (0, 0, 0, 0)
 
 
 def test_no_rate_limit_writes_no_counter():
@@ -302,25 +316,9 @@ def test_concurrent_set_ups_never_overshoot_the_credit_limit():
     chat = ChatFactory()
     ws_id = chat.project.workspace_id
     Workspace.objects.filter(pk=ws_id).update(credit_limit=Decimal("1.00"))
-    results: list[str] = []
-    barrier = threading.Barrier(8)
-
-    def one() -> None:
-        try:
-            barrier.wait(timeout=10)
-            begin(chat, quota(rate_key="key:x", workspace_id=ws_id, amount=Decimal("0.30"), rate_limit=100))
-            results.append("ok")
-        except CreditExhausted:
-            results.append("refused")
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=one) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert sorted(results) == ["ok"] * 3 + ["refused"] * 5
+    results = race(8, lambda: begin(chat, quota(rate_key="key:x", workspace_id=ws_id, amount=Decimal("0.30"),
+                                                 rate_limit=100)), CreditExhausted)
+    assert results == ["ok"] * 3 + ["refused"] * 5
     assert Workspace.objects.get(pk=ws_id).credit_used == Decimal("0.90")
     assert RateLimitCounter.objects.get(key="key:x").count == 3
     assert Run.objects.filter(chat=chat).count() == 3
@@ -329,25 +327,9 @@ def test_concurrent_set_ups_never_overshoot_the_credit_limit():
 def test_concurrent_set_ups_never_overshoot_the_rate_limit():
     chat = ChatFactory()
     ws_id = chat.project.workspace_id
-    results: list[str] = []
-    barrier = threading.Barrier(8)
-
-    def one() -> None:
-        try:
-            barrier.wait(timeout=10)
-            begin(chat, quota(rate_key="key:y", workspace_id=ws_id, amount=Decimal("0.01"), rate_limit=3))
-            results.append("ok")
-        except RateLimited:
-            results.append("limited")
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=one) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert sorted(results) == ["limited"] * 5 + ["ok"] * 3
+    results = race(8, lambda: begin(chat, quota(rate_key="key:y", workspace_id=ws_id, amount=Decimal("0.01"),
+                                                 rate_limit=3)), RateLimited)
+    assert results == ["ok"] * 3 + ["refused"] * 5
     assert RateLimitCounter.objects.get(key="key:y").count == 3
     assert Workspace.objects.get(pk=ws_id).credit_used == Decimal("0.03")
 
