@@ -36,12 +36,13 @@ class RunStart:
 
 _M, _R, _E, _C = (model._meta.db_table for model in (Message, Run, RunEvent, Chat))
 
-_EXISTING_SQL = f"""
-SELECT r.id, m.id, r.assistant_message_id, r.status
-FROM {_M} m JOIN {_R} r ON r.user_message_id = m.id
-WHERE m.chat_id = %s AND m.client_message_id = %s
-ORDER BY r.started_at DESC LIMIT 1
-"""
+# The run an earlier message with the same clientMessageId started (its newest).
+_EXISTING_SELECT = f"""
+    SELECT r.id AS run_id, m.id AS user_message_id, r.assistant_message_id, r.status
+    FROM {_M} m JOIN {_R} r ON r.user_message_id = m.id
+    WHERE m.chat_id = {{chat}} AND m.client_message_id = {{cmid}}
+    ORDER BY r.started_at DESC LIMIT 1"""
+_EXISTING_SQL = _EXISTING_SELECT.format(chat="%s", cmid="%s")
 
 
 def existing_start(*, chat_id: Any, client_message_id: str) -> RunStart | None:
@@ -87,11 +88,7 @@ class ChatTarget:
 # inserted — and that only for a found chat, a new clientMessageId and a granted quota.
 _BEGIN_SQL = f"""
 WITH target AS ({{target}}),
-existing AS (
-    SELECT r.id AS run_id, m.id AS user_message_id, r.assistant_message_id, r.status
-    FROM {_M} m JOIN {_R} r ON r.user_message_id = m.id
-    WHERE m.chat_id = (SELECT chat_id FROM target) AND m.client_message_id = %(cmid)s
-    ORDER BY r.started_at DESC LIMIT 1
+existing AS ({_EXISTING_SELECT.format(chat="(SELECT chat_id FROM target)", cmid="%(cmid)s")}
 ), fresh AS (
     SELECT chat_id FROM target WHERE NOT EXISTS (SELECT 1 FROM existing)
 ), {{quota}}
