@@ -317,6 +317,8 @@ def parse_args() -> argparse.Namespace:
                         help="py-spy the servers during the CPU round and Blueprint during TTFT (needs py-spy)")
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                         help="extra environment of the Blueprint server, for what-if runs (DB_POOL_MAX_SIZE=0)")
+    parser.add_argument("--tokens", type=int, default=TOKENS,
+                        help="tokens per stream (default 200; other lengths split per-run from per-token cost)")
     parser.add_argument("--phases", default=",".join(PHASES),
                         help="comma-separated subset of " + ", ".join(PHASES) + " (development runs; the "
                              "report then lacks the others)")
@@ -345,6 +347,9 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    global TOKENS, STREAM_S
+    TOKENS = max(1, args.tokens)
+    STREAM_S = TOKENS * TOKEN_MS / 1000
     plan = QUICK if args.quick else FULL
     version = sp.code_version()
     LOG_DIR.mkdir(parents=True, exist_ok=True)
