@@ -159,3 +159,29 @@ def test_resolved_keys_are_cached_briefly_and_revocation_clears_the_cache(db, se
     api_key_revoke(api_key=tenant.api_key)
     with pytest.raises(AuthenticationFailed):
         resolve_api_key(tenant.raw_key)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_key_requests_skip_the_session_middleware_and_browsers_keep_it():
+    from apps.core.auth import PrincipalMiddleware
+
+    tenant = await sync_to_async(make_tenant)("middleware")
+    browser = Client()
+    await sync_to_async(browser.force_login)(tenant.user)
+    session = browser.cookies[settings.SESSION_COOKIE_NAME].value
+    seen: list[dict] = []
+
+    async def inner(scope, receive, send) -> None:
+        seen.append(scope)
+
+    app = PrincipalMiddleware(inner)
+    base = {"type": "http", "method": "GET", "path": "/", "query_string": b""}
+    await app({**base, "headers": [(b"x-api-key", tenant.raw_key.encode())]}, None, None)
+    await app({**base, "headers": [(b"cookie", f"{settings.SESSION_COOKIE_NAME}={session}".encode())]}, None, None)
+    await app({**base, "headers": [(b"x-api-key", b"bp_not-a-key")]}, None, None)
+    by_key, by_session, bad_key = seen
+    assert by_key["principal"].api_key == tenant.api_key and "session" not in by_key
+    assert by_session["principal"].via_session and by_session["principal"].workspace == tenant.workspace
+    assert "session" in by_session
+    assert by_key["auth_error"] is None and by_session["auth_error"] is None
+    assert bad_key["principal"] is None and bad_key["auth_error"].code == "invalid_api_key"
