@@ -16,6 +16,7 @@ from apps.projects.services import project_create, project_delete, project_updat
 class ProjectOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField()
+    slug = serializers.CharField()
     description = serializers.CharField()
     createdAt = serializers.DateTimeField(source="created_at")
     updatedAt = serializers.DateTimeField(source="updated_at")

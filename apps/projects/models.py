@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.db import models
+from django.utils.text import slugify
 
 from apps.core.models import TimeStampedModel, Workspace
 
@@ -12,13 +14,40 @@ class Project(TimeStampedModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="projects")
     name = models.CharField(max_length=200)
+    # A readable handle, unique in the workspace: seed 004's ``projectId`` may be a slug.
+    slug = models.SlugField(max_length=80)
     description = models.TextField(blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["workspace", "-created_at"], name="project_ws_created")]
+        constraints = [models.UniqueConstraint(fields=["workspace", "slug"], name="uniq_project_slug")]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self.slug:
+            self.slug = project_unique_slug(workspace_id=self.workspace_id, name=self.name, exclude_id=self.pk)
+        super().save(*args, **kwargs)
+
+
+SLUG_MAX = 80
+
+
+def project_unique_slug(*, workspace_id: object, name: str, exclude_id: object = None) -> str:
+    """A slug of ``name`` not yet taken in the workspace (``blog``, ``blog-2``, …)."""
+    base = slugify(name)[: SLUG_MAX - 8].strip("-") or "project"
+    taken = set(
+        Project.objects.filter(workspace_id=workspace_id, slug__startswith=base)
+        .exclude(pk=exclude_id)
+        .values_list("slug", flat=True)
+    )
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
 
 
 class ProjectFile(TimeStampedModel):

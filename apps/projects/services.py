@@ -4,15 +4,18 @@ from __future__ import annotations
 from django.db import transaction
 
 from apps.core.models import Workspace
-from apps.projects.models import Project
+from apps.projects.models import Project, project_unique_slug
 
 
 @transaction.atomic
 def project_create(*, workspace: Workspace, name: str, description: str = "") -> Project:
-    """Create a project together with its default chat."""
+    """Create a project together with its default chat; its slug is derived from the name."""
     from apps.chats.services import chat_create
 
-    project = Project.objects.create(workspace=workspace, name=name, description=description)
+    # Serialise creations in this workspace so two of the same name cannot pick one slug.
+    Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
+    slug = project_unique_slug(workspace_id=workspace.pk, name=name)
+    project = Project.objects.create(workspace=workspace, name=name, slug=slug, description=description)
     chat_create(project=project, mode="chat", title="Default chat", is_default=True)
     return project
 

@@ -15,7 +15,24 @@ def test_list_returns_own_projects_newest_first(tenant, other_tenant):
     assert response.status_code == 200
     names = [p["name"] for p in response.json()["projects"]]
     assert names == ["second", "alpha project"]
-    assert set(response.json()["projects"][0]) == {"id", "name", "description", "createdAt", "updatedAt"}
+    assert set(response.json()["projects"][0]) == {"id", "name", "slug", "description", "createdAt", "updatedAt"}
+
+
+def test_slugs_are_unique_per_workspace_and_found_only_there(tenant, other_tenant):
+    from apps.core.errors import NotFound
+    from apps.projects.selectors import project_get_by_id_or_slug
+
+    slugs = [tenant.client.post("/api/projects", {"name": "My Blog!"}, format="json").json()["slug"]
+             for _ in range(3)]
+    assert slugs == ["my-blog", "my-blog-2", "my-blog-3"]
+    other = other_tenant.client.post("/api/projects", {"name": "My Blog!"}, format="json").json()
+    assert other["slug"] == "my-blog"  # unique per workspace, not globally
+    found = project_get_by_id_or_slug(workspace=tenant.workspace, reference="my-blog-2")
+    assert found.slug == "my-blog-2" and found.workspace == tenant.workspace
+    assert project_get_by_id_or_slug(workspace=tenant.workspace, reference=str(found.pk)) == found
+    for reference in ("no-such-project", other["id"], "", None, 42):
+        with pytest.raises(NotFound):
+            project_get_by_id_or_slug(workspace=tenant.workspace, reference=reference)
 
 
 def test_create_makes_a_default_chat(tenant):
