@@ -1,7 +1,9 @@
 """Writes of chats."""
 from __future__ import annotations
 
-from django.db import transaction
+import uuid
+
+from django.db import IntegrityError, transaction
 
 from apps.chats.models import BUILTIN_MODES, Chat
 from apps.core.errors import Conflict, ValidationFailed
@@ -13,6 +15,34 @@ def chat_create(*, project: Project, mode: str = "chat", title: str = "", defaul
     return Chat.objects.create(
         project=project, mode=mode, title=title, default_model=default_model, is_default=is_default
     )
+
+
+# Chat ids derived from the ids clients choose themselves (useChat's ``id``, seed 002's
+# ``conversation_id``, seed 000's ``chatId``). The workspace is part of the name, so two
+# workspaces using the same id get different chats and neither can address the other's.
+CLIENT_CHAT_NAMESPACE = uuid.UUID("6f1d3c2e-9a4b-5e7f-8c1d-2b3a4c5d6e7f")
+
+
+def chat_id_for_client_id(*, workspace_id: object, client_id: str) -> uuid.UUID:
+    return uuid.uuid5(CLIENT_CHAT_NAMESPACE, f"{workspace_id}:{client_id}")
+
+
+def chat_get_or_create_for_client_id(*, project: Project, client_id: str, title: str = "",
+                                     mode: str = "chat") -> Chat:
+    """The chat a client addresses by an id of its own, created in ``project`` on first use.
+
+    Returns:
+        The chat (possibly in another project of the same workspace, where it was first created).
+    """
+    chat_id = chat_id_for_client_id(workspace_id=project.workspace_id, client_id=client_id)
+    chat = Chat.objects.select_related("project").filter(pk=chat_id).first()
+    if chat is not None:
+        return chat
+    try:
+        with transaction.atomic():
+            return Chat.objects.create(id=chat_id, project=project, mode=mode, title=title[:200])
+    except IntegrityError:  # created concurrently by a request with the same id
+        return Chat.objects.select_related("project").get(pk=chat_id)
 
 
 def chat_mode_validate(*, project: Project, mode: str) -> str:

@@ -34,7 +34,7 @@ class Project(TimeStampedModel):
 SLUG_MAX = 80
 
 
-def project_unique_slug(*, workspace_id: object, name: str, exclude_id: object = None) -> str:
+def project_unique_slug(*, workspace_id: Any, name: str, exclude_id: Any = None) -> str:
     """A slug of ``name`` not yet taken in the workspace (``blog``, ``blog-2``, …)."""
     base = slugify(name)[: SLUG_MAX - 8].strip("-") or "project"
     taken = set(

@@ -35,3 +35,20 @@ def project_update(*, project: Project, name: str | None = None, description: st
 
 def project_delete(*, project: Project) -> None:
     project.delete()
+
+
+DEFAULT_PROJECT_NAME = "Default project"
+
+
+@transaction.atomic
+def project_get_or_create_default(*, workspace: Workspace) -> Project:
+    """The workspace's default project: its oldest one, created on first use when it has none.
+
+    Dialects whose requests name no project (seed 000 ``POST /api/chat``, ``/v1`` without
+    ``X-Project-Id``, useChat) work in it.
+    """
+    Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
+    project = Project.objects.filter(workspace=workspace).order_by("created_at", "id").first()
+    if project is not None:
+        return project
+    return project_create(workspace=workspace, name=DEFAULT_PROJECT_NAME)

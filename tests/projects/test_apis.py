@@ -127,3 +127,28 @@ def test_schema_and_docs_are_served(tenant):
     history = paths["/api/chat/{projectId}/messages"]["get"]
     assert {p["name"] for p in history["parameters"]} >= {"chatId", "before", "limit"}
     assert tenant.client.get("/api/docs/").status_code == 200
+
+
+def test_default_project_is_the_oldest_or_created_once(tenant, other_tenant):
+    from apps.core.models import Workspace
+    from apps.projects.services import project_create, project_get_or_create_default
+
+    assert project_get_or_create_default(workspace=tenant.workspace) == tenant.project
+    project_create(workspace=tenant.workspace, name="newer")
+    assert project_get_or_create_default(workspace=tenant.workspace) == tenant.project
+    empty = Workspace.objects.create(name="empty")
+    first = project_get_or_create_default(workspace=empty)
+    assert first.workspace == empty and first.chats.filter(is_default=True).count() == 1
+    assert project_get_or_create_default(workspace=empty) == first
+    assert Project.objects.filter(workspace=empty).count() == 1
+
+
+def test_client_chat_ids_are_per_workspace(tenant, other_tenant):
+    from apps.chats.services import chat_get_or_create_for_client_id
+
+    mine = chat_get_or_create_for_client_id(project=tenant.project, client_id="chat_xyz", title="t")
+    again = chat_get_or_create_for_client_id(project=tenant.project, client_id="chat_xyz")
+    theirs = chat_get_or_create_for_client_id(project=other_tenant.project, client_id="chat_xyz")
+    assert mine.pk == again.pk and mine.project == tenant.project
+    assert theirs.pk != mine.pk and theirs.project == other_tenant.project
+    assert Chat.objects.filter(pk=mine.pk).count() == 1
