@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -339,3 +341,55 @@ async def test_openai_compatible_upstream_streams_dsl_frames(asgi_server, tenant
     assert dsl and "Task" in dsl[-1]["entities"] and dsl[-1]["confidence"] == 0.7
     assert "Task" in text_of(frames) and frames[-1].data["type"] == "done"
     assert len(fake_openai.requests) == 2
+
+
+# --- the seed's own JavaScript, run by node against the live server ----------------------------------
+
+JS = Path(__file__).parent / "js"
+
+
+async def run_node(live: Any, tenant: Any, script: str, *flags: str, timeout: float = 60) -> str:
+    from tests.domain.node_tools import node
+
+    process = await asyncio.create_subprocess_exec(
+        node(), *flags, "--import", str(JS / "harness.mjs"), str(JS / script),
+        env={**os.environ, "BLUEPRINT_URL": live.url, "BLUEPRINT_API_KEY": tenant.raw_key},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    async with asyncio.timeout(timeout):
+        out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    return out.decode()
+
+
+async def test_the_seeds_fetch_example_runs_unchanged_in_node(asgi_server, tenant_async):
+    out = await run_node(asgi_server, tenant_async, "seed000_fetch.mjs")
+    lines = out.splitlines()
+    assert any(line.startswith("AI: ") for line in lines)
+    assert any(line.startswith("DSL Update: {") for line in lines)
+    assert any(line.startswith("Phase: ") for line in lines)
+    assert "Post" in out and "Comment" in out
+    answer = await Message.objects.aget(role="assistant", chat__project__workspace=tenant_async.workspace)
+    assert printed_text(lines) == answer.content  # every text frame was printed, in order
+
+
+def printed_text(lines: list[str]) -> str:
+    """The text of the ``AI:`` items console.log printed (an item runs until the next labelled line)."""
+    items: list[list[str]] = []
+    for line in lines:
+        if line.startswith(("AI: ", "DSL Update: ", "Phase: ")):
+            items.append([line])
+        elif items:
+            items[-1].append(line)
+    return "".join("\n".join(item)[len("AI: "):] for item in items if item[0].startswith("AI: "))
+
+
+async def test_the_seeds_websocket_example_runs_unchanged_in_node(asgi_server, tenant_async):
+    out = await run_node(asgi_server, tenant_async, "seed000_ws.mjs", "--experimental-websocket")
+    received = out.split("Received: ")[1:]
+    assert received[0].split("\n")[1].strip() == "type: 'chat',"
+    kinds = {part.replace("\n", " ").split("type: '", 1)[1].split("'", 1)[0] for part in received}
+    assert {"chat", "text", "dsl", "done"} <= kinds
+    assert received[-1].startswith("{ type: 'done', content: ''")
+    assert await Message.objects.filter(chat__project__workspace=tenant_async.workspace,
+                                        content="Create a task management system").aexists()
