@@ -172,6 +172,8 @@ async def test_another_workspaces_session_or_project_is_a_404_like_a_missing_one
         ({"messages": [user("hi")], "temperature": -0.1, "provider": "openai"}, 400, "INVALID_REQUEST", "temperature"),
         ({"messages": [user("hi")], "maxTokens": "many", "provider": "openai"}, 400, "INVALID_REQUEST", "maxTokens"),
         ({"messages": [user("hi")], "maxTokens": 16_385, "model": FAKE_MODEL}, 400, "INVALID_REQUEST", "maxTokens"),
+        # No model: the engine checks against the default model, after the new chat was made — and removed.
+        ({"messages": [user("hi")], "maxTokens": 10**9}, 400, "INVALID_REQUEST", "maxTokens"),
         ({"messages": [user("hi")], "provider": "mistral"}, 400, "INVALID_REQUEST", "provider"),
         ({"messages": [user("hi")], "systemPrompt": ["x"]}, 400, "INVALID_REQUEST", "systemPrompt"),
         ({"messages": [user("hi")], "sessionId": "not-a-uuid"}, 404, "NOT_FOUND", None),
