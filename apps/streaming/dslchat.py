@@ -195,10 +195,9 @@ class DslChatSocketConsumer(AsyncJsonWebsocketConsumer):
             body["chatId"] = self.chat_ref
         turn = parse_chat_turn(body)
         handle, _chat, created = await start_turn(principal, turn)
-        if turn.chat_id is None:
-            self.chat_ref = handle.chat_id
-            if created:
-                await self.send_json(seed000.chat_frame(handle.chat_id))
+        self.chat_ref = handle.chat_id  # later frames without chatId go on in this chat
+        if created and turn.chat_id is None:
+            await self.send_json(seed000.chat_frame(handle.chat_id))
         self._forward(handle.run_id, 0, enable_dsl=turn.enable_dsl is not False)
 
     async def _resume(self, principal: Principal, content: dict[str, Any]) -> None:

@@ -305,6 +305,10 @@ async def test_websocket_message_frames_continue_the_sockets_chat(asgi_server, t
     await ws.send_json({"type": "resume"})
     resumed = await ws_until_done(ws)
     assert resumed[0]["type"] == "history" and len(resumed[0]["content"]["messages"]) == 4
+    await ws.send_json({"type": "message", "content": "hi", "chatId": "00000000-0000-0000-0000-000000000000"})
+    missing = await ws.receive_json()
+    assert missing == {"type": "error", "content": {"code": "NOT_FOUND", "message": "Chat not found."}}
+    assert await Message.objects.filter(role="user").acount() == 2
     await ws.close()
 
 
