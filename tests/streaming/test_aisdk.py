@@ -315,3 +315,17 @@ async def test_oversize_text_history_limit_and_unknown_model_are_refused(asgi_se
     assert fake_openai.requests == []
     unauthenticated = await asgi_server.session.post(asgi_server.url + API, data=json.dumps(chat_body("Hi")))
     assert unauthenticated.status == 401
+
+
+async def test_a_provider_fault_mid_answer_is_an_error_chunk_use_chat_reports(asgi_server, tenant_async,
+                                                                            fake_openai):
+    fake_openai.set_script(Script(text=["One ", "two ", "three "], error_after=2))
+    body = chat_body("Hello", model=FAKE_MODEL)
+    result = await read_with_ai(asgi_server, tenant_async, body)
+    assert result["invalid"] == [] and len(result["errors"]) == 1
+    assert [c["type"] for c in result["chunks"]][-3:] == ["finish-step", "error", "finish"]
+    finish = result["chunks"][-1]
+    assert finish["finishReason"] == "error" and finish["messageMetadata"]["error"]["retry"] in (True, False)
+    stored = await Message.objects.aget(pk=result["message"]["id"])
+    assert stored.status == "error" and result["message"]["parts"][-1]["text"] == stored.content == "One two "
+    assert result["errors"][0] == (await Run.objects.aget(assistant_message=stored)).error_message
