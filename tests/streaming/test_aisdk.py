@@ -329,3 +329,17 @@ async def test_a_provider_fault_mid_answer_is_an_error_chunk_use_chat_reports(as
     stored = await Message.objects.aget(pk=result["message"]["id"])
     assert stored.status == "error" and result["message"]["parts"][-1]["text"] == stored.content == "One two "
     assert result["errors"][0] == (await Run.objects.aget(assistant_message=stored)).error_message
+
+
+async def test_file_parts_become_attachments_of_the_stored_user_message(asgi_server, tenant_async, fake_openai):
+    fake_openai.set_script(text_script(2))
+    png = "data:image/png;base64,iVBORw0KGgo="
+    body = chat_body("What is in this diagram?", model=FAKE_MODEL)
+    body["messages"][0]["parts"].append({"type": "file", "mediaType": "image/png", "url": png,
+                                         "filename": "erd.png"})
+    result = await read_with_ai(asgi_server, tenant_async, body)
+    run = await Run.objects.aget(pk=result["message"]["metadata"]["runId"])
+    stored = await Message.objects.aget(pk=run.user_message_id)
+    assert stored.content == "What is in this diagram?"
+    assert stored.parts["attachments"] == [{"type": "image", "url": png, "name": "erd.png"}]
+    assert "erd.png" in fake_openai.requests[0].body["messages"][-1]["content"]
