@@ -190,7 +190,8 @@ async def test_retried_post_attaches_to_the_same_run_and_an_edit_starts_a_new_on
 
 
 async def test_resume_replays_the_running_run_and_is_204_without_one(asgi_server, tenant_async, fake_openai):
-    fake_openai.set_script(text_script(40, delay=0.03))
+    # Long enough (about 4 s) for node to start and ask while the answer still runs.
+    fake_openai.set_script(text_script(130, delay=0.03))
     body = chat_body("Hello", model=FAKE_MODEL)
     response = await asgi_server.session.post(asgi_server.url + API, data=json.dumps(body),
                                               headers=headers(tenant_async))
@@ -209,7 +210,7 @@ async def test_resume_replays_the_running_run_and_is_204_without_one(asgi_server
     assert answer["id"] == head[0].data["messageId"]
     stored = await Message.objects.aget(pk=answer["id"])
     assert stored.status == "complete" and "".join(p["text"] for p in parts_of(answer, "text")) == stored.content
-    assert stored.content == "".join(f"tok{i} " for i in range(40))
+    assert stored.content == "".join(f"tok{i} " for i in range(130))
 
     done = await asgi_server.session.get(f"{asgi_server.url}{API}/{body['id']}/stream",
                                          headers=headers(tenant_async))
