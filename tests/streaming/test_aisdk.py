@@ -344,3 +344,32 @@ async def test_file_parts_become_attachments_of_the_stored_user_message(asgi_ser
     assert stored.content == "What is in this diagram?"
     assert stored.parts["attachments"] == [{"type": "image", "url": png, "name": "erd.png"}]
     assert "erd.png" in fake_openai.requests[0].body["messages"][-1]["content"]
+
+
+def test_idempotency_keys_and_history_of_parsed_requests() -> None:
+    from apps.streaming.aisdk import parse_chat_request
+
+    send = parse_chat_request(chat_body("Hello", chat_id="c", message_id="u1"))
+    assert send.history is None and send.client_message_id == parse_chat_request(
+        chat_body("Hello", chat_id="c", message_id="u1")).client_message_id
+    assert send.client_message_id.startswith("u1:ai:")
+    assert parse_chat_request(chat_body("Hello!", chat_id="c", message_id="u1")).client_message_id \
+        != send.client_message_id
+    regenerate = chat_body("Hello", chat_id="c", message_id="u1", trigger="regenerate-message")
+    assert parse_chat_request(regenerate).client_message_id is None
+    named = parse_chat_request({**regenerate, "messageId": "a1"}).client_message_id
+    assert named not in (None, send.client_message_id)
+    assert named == parse_chat_request({**regenerate, "messageId": "a1"}).client_message_id
+    assert len(parse_chat_request(chat_body("Hi", message_id="u" * 200)).client_message_id) <= 100
+
+    conversation = {"id": "c", "messages": [
+        {"id": "s", "role": "system", "parts": [{"type": "text", "text": "Be brief."}]},
+        user_message("Which database?"),
+        {"id": "a", "role": "assistant", "parts": [{"type": "step-start"}, {"type": "reasoning", "text": "hm"},
+                                                   {"type": "text", "text": "Postgres."}]},
+        {"id": "t", "role": "assistant", "parts": [{"type": "tool-update_domain_model", "state": "output-available"}]},
+        user_message("Why?"),
+    ]}
+    turn = parse_chat_request(conversation, project_ref="blog")
+    assert turn.text == "Why?" and turn.project_ref == "blog"
+    assert turn.history == [("system", "Be brief."), ("user", "Which database?"), ("assistant", "Postgres.")]
