@@ -4,6 +4,7 @@ from typing import Any
 
 from django.urls import path
 
+from apps.streaming import aisdk
 from apps.streaming.chat_post import ChatPostEndpoint
 from apps.streaming.dslchat import ChatStreamEndpoint, DslChatSocketConsumer
 from apps.streaming.native import ChatSocketConsumer, ResumeEndpoint, SendMessageEndpoint, StopEndpoint
@@ -19,6 +20,10 @@ http_routes: list[Any] = [
     path("api/chat/reason", ReasonEndpoint()),  # type: ignore[arg-type]
     path("api/chat/stop", ChatStopEndpoint()),  # type: ignore[arg-type]
     path("api/chat/<str:chat_id>/stream", ChatStreamEndpoint()),  # type: ignore[arg-type]
+    # The Vercel AI SDK's UI-message stream (useChat).
+    path("api/ai-sdk/chat", aisdk.ChatEndpoint()),  # type: ignore[arg-type]
+    path("api/ai-sdk/chat/<str:chat_id>/stream", aisdk.ResumeEndpoint()),  # type: ignore[arg-type]
+    path("api/ai-sdk/chat/<str:chat_id>/stop", aisdk.StopEndpoint()),  # type: ignore[arg-type]
 ]
 websocket_routes: list[Any] = [
     path("api/chat/<str:project_id>/ws", ChatSocketConsumer.as_asgi()),
