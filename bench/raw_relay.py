@@ -2,7 +2,8 @@
 
 No Django, auth, database, event log or fan-out — only what any relay must do: call the
 upstream through the same OpenAI SDK and HTTP transport Blueprint uses, and write each text
-delta as ``data: {"type":"assistant.message_delta","delta":…}`` (SSE on ``POST``) or as a
+delta as ``data: {"type":"assistant.message_delta","delta":…}`` (SSE on ``POST``; on ``POST
+/v1/chat/completions`` the upstream's OpenAI chunks are forwarded as they are) or as a
 WebSocket text frame (client frames ``{"type":"message", text, model?}`` / ``{"type":"stop"}``).
 Serve it with ``daphne bench.raw_relay:app`` or ``uvicorn bench.raw_relay:app``; it reads
 ``OPENAI_API_KEY``, ``OPENAI_BASE_URL`` and ``PROVIDER_HTTP_TRANSPORT`` (aiohttp | httpx), as Blueprint does.
@@ -46,6 +47,20 @@ def _event(delta: str) -> str:
     return json.dumps({"type": "assistant.message_delta", "delta": delta}, separators=(",", ":"))
 
 
+async def _openai(send: Any, request: dict[str, Any]) -> None:
+    """``POST /v1/chat/completions``: the upstream's chunks forwarded as they come (a pure relay)."""
+    await send({"type": "http.response.start", "status": 200, "headers": [
+        (b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]})
+    stream = await _get_client().chat.completions.create(
+        model=request.get("model") or "gpt-4o", messages=request.get("messages") or [], stream=True,
+        stream_options={"include_usage": True})
+    async with stream:
+        async for chunk in stream:
+            await send({"type": "http.response.body", "body": b"data: " + chunk.model_dump_json().encode() + b"\n\n",
+                        "more_body": True})
+    await send({"type": "http.response.body", "body": b"data: [DONE]\n\n"})
+
+
 async def _sse(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["method"] != "POST":
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
@@ -56,6 +71,9 @@ async def _sse(scope: dict[str, Any], receive: Any, send: Any) -> None:
         message = await receive()
         body += message.get("body", b"")
         more = message.get("more_body", False)
+    if scope["path"] == "/v1/chat/completions":
+        await _openai(send, json.loads(body))
+        return
     await send({"type": "http.response.start", "status": 200, "headers": [
         (b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]})
     async for delta in _deltas(json.loads(body)):
