@@ -188,3 +188,120 @@ async def test_rag_failure_is_a_rag_retrieval_error_event(asgi_server, tenant_as
     legacy = await read_sse(await post(asgi_server, tenant_async, "/api/v1/chat/generate",
                                        {"message": "hi", "doc_type": "ADR"}))
     assert legacy[-1].event == "error" and legacy[-1].data["code"] == "RAG_001"
+
+
+BAD_STREAM_BODIES = [
+    pytest.param("{not json", [("body", 1)], "json_invalid", id="malformed-json"),
+    pytest.param("[1, 2]", [("body",)], "model_attributes_type", id="not-an-object"),
+    pytest.param({"project_id": str(uuid.uuid4()), "message": "hi"}, [("body", "conversation_id")], "missing",
+                 id="no-conversation"),
+    pytest.param(stream_body(conversation_id="not-a-uuid"), [("body", "conversation_id")], "uuid_parsing",
+                 id="bad-uuid"),
+    pytest.param(stream_body(project_id=12), [("body", "project_id")], "uuid_parsing", id="uuid-wrong-type"),
+    pytest.param(stream_body(message=42), [("body", "message")], "string_type", id="message-wrong-type"),
+    pytest.param(stream_body(message="x" * 20_001), [("body", "message")], "string_too_long", id="oversize"),
+    pytest.param(stream_body(message="   "), [("body", "message")], "string_too_short", id="blank-message"),
+    pytest.param(stream_body(user_name="n" * 101), [("body", "user_name")], "string_too_long", id="long-name"),
+    pytest.param(stream_body(doc_type="NOVEL"), [("body", "doc_type")], "enum", id="unknown-doc-type"),
+    pytest.param(stream_body(history=[{"role": "wizard", "content": "x"}]), [("body", "history", 0, "role")],
+                 "literal_error", id="unknown-role"),
+    pytest.param(stream_body(history=[{"role": "user", "content": "x"}] * 101), [("body", "history")], "too_long",
+                 id="too-much-history"),
+    pytest.param(stream_body(history="earlier"), [("body", "history")], "list_type", id="history-wrong-type"),
+    pytest.param(stream_body(project_context={"a.md": 3}), [("body", "project_context", "a.md")], "string_type",
+                 id="context-value-type"),
+    pytest.param(stream_body(metadata=["x"]), [("body", "metadata")], "dict_type", id="metadata-wrong-type"),
+    pytest.param({"message": 1, "history": [{"role": "bot"}]},
+                 [("body", "conversation_id"), ("body", "project_id"), ("body", "message"),
+                  ("body", "history", 0, "role"), ("body", "history", 0, "content")], None, id="every-problem"),
+]
+
+
+@pytest.mark.parametrize(("body", "locs", "kind"), BAD_STREAM_BODIES)
+async def test_stream_bad_input_is_422_in_fastapi_shape_before_anything(asgi_server, tenant_async, fake_openai,
+                                                                         fast_engine, body, locs, kind):
+    fast_engine.DEFAULT_MODEL = FAKE_MODEL
+    projects = await Project.objects.acount()
+    response = await post(asgi_server, tenant_async, "/api/v1/chat/stream", body)
+    payload = await response.json()
+    assert response.status == 422, payload
+    assert [tuple(item["loc"]) for item in payload["detail"]] == locs
+    assert all(item["msg"] for item in payload["detail"])
+    if kind is not None:
+        assert payload["detail"][0]["type"] == kind
+    assert len(fake_openai.requests) == 0
+    assert await Message.objects.acount() == 0 and await Project.objects.acount() == projects
+
+
+@pytest.mark.parametrize(("body", "locs"), [
+    ({"doc_type": "ADR"}, [("body", "message")]),
+    ({"message": "hi"}, [("body", "doc_type")]),
+    ({"message": "hi", "doc_type": "ADR", "chat_history": [{"role": "user", "content": 5}]},
+     [("body", "chat_history", 0, "content")]),
+    ({"message": "hi", "doc_type": "ADR", "project_context": "x"}, [("body", "project_context")]),
+])
+async def test_generate_bad_input_is_422(asgi_server, tenant_async, body, locs):
+    chats = await Chat.objects.acount()
+    response = await post(asgi_server, tenant_async, "/api/v1/chat/generate", body)
+    payload = await response.json()
+    assert response.status == 422 and [tuple(item["loc"]) for item in payload["detail"]] == locs
+    assert await Message.objects.acount() == 0 and await Chat.objects.acount() == chats
+
+
+@pytest.mark.parametrize("path", ["/api/v1/chat/stream", "/api/v1/chat/generate", "/api/v1/chat/message"])
+async def test_missing_or_bad_api_key_is_403(asgi_server, tenant_async, path):
+    url = f"{asgi_server.url}{path}"
+    body = json.dumps(stream_body(doc_type="ADR"))
+    for headers in ({"Content-Type": "application/json"}, {"X-API-Key": "bp_not-a-key"}):
+        response = await asgi_server.session.post(url, data=body, headers=headers)
+        payload = await response.json()
+        assert response.status == 403 and isinstance(payload["detail"], str) and payload["detail"]
+    assert await Message.objects.acount() == 0
+
+
+async def test_deprecated_message_endpoint_is_400(asgi_server, tenant_async):
+    response = await post(asgi_server, tenant_async, "/api/v1/chat/message", {"message": "hi"})
+    payload = await response.json()
+    assert response.status == 400 and "/api/v1/chat/stream" in payload["detail"]
+    assert "deprecated" in payload["detail"]
+
+
+async def test_another_workspaces_ids_reach_nothing_of_theirs(asgi_server, tenant_async):
+    owner = tenant_async
+    body = stream_body(project_id=str(owner.project.pk), message="Our secret roadmap: launch on Mars.")
+    events = await read_sse(await post(asgi_server, owner, "/api/v1/chat/stream", body))
+    owner_chat = events[-1].data["metadata"]["chat_id"]
+    intruder = await sync_to_async(make_tenant)("intruder")
+
+    # The owner's project id and conversation id, sent by another workspace: a project and a
+    # chat of the intruder's own, exactly as for ids never seen before.
+    foreign = await read_sse(await post(asgi_server, intruder, "/api/v1/chat/stream", {**body, "message": "hi"}))
+    unseen = await read_sse(await post(asgi_server, intruder, "/api/v1/chat/stream", stream_body(message="hi")))
+    meta, fresh = foreign[-1].data["metadata"], unseen[-1].data["metadata"]
+    assert meta["project_id"] != str(owner.project.pk) and meta["chat_id"] != owner_chat
+    assert set(meta) == set(fresh) and meta["status"] == fresh["status"] == "completed"
+    project = await Project.objects.aget(pk=meta["project_id"])
+    assert project.workspace_id == intruder.workspace.pk
+    intruder_chat = await Chat.objects.aget(pk=meta["chat_id"])
+    assert intruder_chat.project_id == project.pk
+    history = [m.content async for m in Message.objects.filter(chat_id=meta["chat_id"])]
+    assert not any("Mars" in text for text in history)
+    assert await Message.objects.filter(chat_id=owner_chat).acount() == 2  # untouched
+
+
+async def test_conversation_of_another_project_is_409(asgi_server, tenant_async):
+    body = stream_body()
+    await read_sse(await post(asgi_server, tenant_async, "/api/v1/chat/stream", body))
+    moved = await post(asgi_server, tenant_async, "/api/v1/chat/stream", {**body, "project_id": str(uuid.uuid4())})
+    assert moved.status == 409 and (await moved.json())["detail"]
+    assert await Message.objects.acount() == 2
+
+
+async def test_rate_limit_is_429_with_retry_after(asgi_server, tenant_async, fast_engine):
+    fast_engine.RATE_LIMIT_PER_MINUTE = 1
+    await read_sse(await post(asgi_server, tenant_async, "/api/v1/chat/stream", stream_body()))
+    limited = await post(asgi_server, tenant_async, "/api/v1/chat/generate", {"message": "hi", "doc_type": "ADR"})
+    payload = await limited.json()
+    assert limited.status == 429 and payload["code"] == "RATE_LIMITED" and payload["detail"]
+    assert int(limited.headers["Retry-After"]) > 0
+    assert await Chat.objects.filter(title="hi").acount() == 0  # the legacy call's chat was discarded
