@@ -6,6 +6,7 @@ from django.urls import path
 
 from apps.streaming.docgen import ChatGenerateEndpoint, ChatMessageEndpoint, ChatStreamEndpoint
 from apps.streaming.native import ChatSocketConsumer, ResumeEndpoint, SendMessageEndpoint, StopEndpoint
+from apps.streaming.openai_compat import ChatCompletionsEndpoint, ModelsEndpoint
 
 http_routes: list[Any] = [
     path("api/chat/<str:project_id>/messages", SendMessageEndpoint()),  # type: ignore[arg-type]
@@ -15,6 +16,10 @@ http_routes: list[Any] = [
     path("api/v1/chat/stream", ChatStreamEndpoint()),  # type: ignore[arg-type]
     path("api/v1/chat/generate", ChatGenerateEndpoint()),  # type: ignore[arg-type]
     path("api/v1/chat/message", ChatMessageEndpoint()),  # type: ignore[arg-type]
+    # OpenAI-compatible API (SPEC 5.3)
+    path("v1/chat/completions", ChatCompletionsEndpoint()),  # type: ignore[arg-type]
+    path("v1/models", ModelsEndpoint()),  # type: ignore[arg-type]
+    path("v1/models/<path:model>", ModelsEndpoint()),  # type: ignore[arg-type]
 ]
 websocket_routes: list[Any] = [
     path("api/chat/<str:project_id>/ws", ChatSocketConsumer.as_asgi()),

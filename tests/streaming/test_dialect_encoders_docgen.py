@@ -84,7 +84,8 @@ def test_legacy_encoder_counts_tokens_and_measures_duration():
         if item["type"] == ev.TASK_COMPLETE:
             now[0] = 101.25
         data += encoder.encode(item)
-    assert frames(data) == [("token", {"token": "# Project", "index": 0}), ("token", {"token": " Manifesto", "index": 1}),
+    assert frames(data) == [("token", {"token": "# Project", "index": 0}),
+                            ("token", {"token": " Manifesto", "index": 1}),
                             ("done", {"total_tokens": 4, "duration_ms": 1250})]
 
 

@@ -113,7 +113,8 @@ class LegacyEncoder:
             duration_ms = max(0, round((self.clock() - self.started_at) * 1000))
             return frame("done", {"total_tokens": self.output_tokens, "duration_ms": duration_ms})
         elif kind == ev.ERROR:
-            return frame("error", {"code": legacy_error_code(event.get("error", "")), "message": event.get("message", "")})
+            code = legacy_error_code(event.get("error", ""))
+            return frame("error", {"code": code, "message": event.get("message", "")})
         return b""
 
 
