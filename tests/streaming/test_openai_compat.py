@@ -263,3 +263,27 @@ async def test_bad_input_is_400_naming_the_parameter(asgi_server, tenant_async, 
     assert len(fake_openai.requests) == 0
     assert await Message.objects.acount() == 0 and await Chat.objects.acount() == chats
     assert await Project.objects.acount() == 1
+
+
+@pytest.mark.parametrize("stream", [True, False])
+async def test_closing_the_connection_stops_the_run(asgi_server, tenant_async, fake_openai, stream):
+    import asyncio
+
+    fake_openai.set_script(text_script(300, delay=0.02))
+    body = {"model": FAKE_MODEL, "stream": stream, "messages": [{"role": "user", "content": "hi"}]}
+    response_task = asyncio.create_task(asgi_server.session.post(
+        f"{asgi_server.url}/v1/chat/completions", data=json.dumps(body),
+        headers={"Authorization": f"Bearer {tenant_async.raw_key}", "Content-Type": "application/json"}))
+    async with asyncio.timeout(10):
+        while not fake_openai.requests:
+            await asyncio.sleep(0.02)  # waiting for the upstream call, with a deadline
+    if stream:
+        response = await response_task
+        await response.content.readline()
+        response.close()
+    else:
+        response_task.cancel()
+    async with asyncio.timeout(10):
+        while not await Run.objects.filter(status="stopped").aexists():
+            await asyncio.sleep(0.05)  # polling a database condition with a deadline
+    assert await fake_openai.await_disconnect(timeout=5)
