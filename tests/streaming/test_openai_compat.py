@@ -287,3 +287,13 @@ async def test_closing_the_connection_stops_the_run(asgi_server, tenant_async, f
         while not await Run.objects.filter(status="stopped").aexists():
             await asyncio.sleep(0.05)  # polling a database condition with a deadline
     assert await fake_openai.await_disconnect(timeout=5)
+
+
+async def test_rate_limit_is_429_with_retry_after(client, fast_engine):
+    fast_engine.RATE_LIMIT_PER_MINUTE = 1
+    await client.chat.completions.create(model="offline", messages=[{"role": "user", "content": "one"}])
+    with pytest.raises(openai.RateLimitError) as limited:
+        await client.chat.completions.create(model="offline", messages=[{"role": "user", "content": "two"}])
+    assert limited.value.status_code == 429 and limited.value.body["code"] == "rate_limit_exceeded"
+    assert int(limited.value.response.headers["Retry-After"]) > 0
+    assert await Chat.objects.filter(title="two").acount() == 0  # the request's fresh chat was discarded
