@@ -23,6 +23,7 @@ from apps.engine.opening import ChatRef, run_open
 from apps.engine.runner import RunContext, execute_run
 from apps.engine.runtime import WORKER_ID, ActiveRun, get_runtime
 from apps.engine.subscription import Subscription
+from apps.providers.base import ToolSpec
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,10 @@ class RunRequest:
     enable_dsl: bool | None = None
     reasoning: bool = False
     metadata: dict[str, Any] | None = None
+    # Tools the client defines and runs itself (OpenAI ``tools``): offered to the model; a call
+    # to one is handed back as ``tool.call`` (``client: true``) and ends the run, not executed.
+    client_tools: list[ToolSpec] | None = None
+    tool_choice: Any = None
 
 
 @dataclass(frozen=True)

@@ -193,6 +193,8 @@ def run_open(request: RunRequest, *, worker_id: str) -> OpenedRun:
         enable_dsl=request.enable_dsl,
         attachments=request.attachments,
         turn_started_at=start.created_at,
+        client_tools=request.client_tools or [],
+        tool_choice=request.tool_choice,
     )
     prompt: PreparedPrompt | Exception
     try:

@@ -57,6 +57,8 @@ class PreparedPrompt:
     sources: list[dict[str, Any]] = field(default_factory=list)
     doc_type: str | None = None
     summary: str = ""
+    client_tools: frozenset[str] = frozenset()  # names of tools the client runs itself
+    tool_choice: Any = None
 
     def messages(self) -> list[ChatMessage]:
         return [turn.message for turn in self.history] + [self.user]
@@ -89,6 +91,8 @@ class PromptInput:
     enable_dsl: bool | None = None
     attachments: list[dict[str, str]] = field(default_factory=list)
     turn_started_at: datetime | None = None  # the user message's created_at: the stored history ends before it
+    client_tools: list[ToolSpec] = field(default_factory=list)
+    tool_choice: Any = None
 
 
 @dataclass
@@ -191,7 +195,7 @@ def prepare_prompt(data: PromptInput) -> PreparedPrompt:
     if not has_documents:
         offered = [t for t in offered if t != SEARCH_DOCUMENTS]
     specs = tool_specs()
-    tools = [specs[name] for name in offered]
+    tools = [specs[name] for name in offered] + list(data.client_tools)
 
     if UPDATE_DOMAIN_MODEL in offered or dsl_enabled:
         from apps.domain.prompting import domain_prompt_section
@@ -263,6 +267,8 @@ def prepare_prompt(data: PromptInput) -> PreparedPrompt:
         sources=sources,
         doc_type=data.doc_type if data.doc_type != "UNSORTED" else None,
         summary=summary,
+        client_tools=frozenset(tool.name for tool in data.client_tools),
+        tool_choice=data.tool_choice,
     )
 
 

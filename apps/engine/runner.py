@@ -235,6 +235,26 @@ async def _run_tools(
     return results
 
 
+def _hand_to_client(
+    active: ActiveRun, prepared: PreparedPrompt, calls: list[_PendingCall], progress: _Progress
+) -> bool:
+    """Emit the calls of client-defined tools as ``tool.call`` (``client: true``), unexecuted:
+    the client runs them and sends the results in its next request. True if there were any."""
+    handed = False
+    for call in calls:
+        if call.name not in prepared.client_tools:
+            continue
+        handed = True
+        raw = "".join(call.arguments) or "{}"
+        try:
+            args: Any = json.loads(raw)
+        except ValueError:
+            args = raw  # the model's text as it came; the client decides what to do with it
+        active.emit(ev.TOOL_CALL, {"id": call.id, "tool": call.name, "args": args, "arguments": raw, "client": True})
+        progress.tool_calls.append({"id": call.id, "tool": call.name, "args": args, "client": True})
+    return handed
+
+
 async def _compact(active: ActiveRun, ctx: RunContext, prepared: PreparedPrompt) -> None:
     budget = settings.ENGINE_CONTEXT_BUDGET_TOKENS or int(ctx.model_info.context_window * 0.75) - (ctx.max_tokens or 0)
     older, kept = compaction_split(prepared, budget)
@@ -320,9 +340,15 @@ async def execute_run(
                 max_tokens=ctx.max_tokens,
                 reasoning=ctx.reasoning,
                 context=prepared.context,
+                tool_choice=prepared.tool_choice,
             )
             calls = await _stream_round(active, ctx, request, progress, prepared.context.get("domain_model"))
             if not calls:
+                break
+            if _hand_to_client(active, prepared, calls, progress):
+                calls = [c for c in calls if c.name not in prepared.client_tools]
+                if calls:  # Blueprint's own tools called in the same turn still run
+                    await _run_tools(active, ctx, prepared, calls, progress)
                 break
             messages = [*messages, *await _run_tools(active, ctx, prepared, calls, progress)]
             if any(c.name == UPDATE_DOMAIN_MODEL for c in calls):

@@ -1,6 +1,8 @@
 """Writes of projects."""
 from __future__ import annotations
 
+import uuid
+
 from django.db import transaction
 
 from apps.core.models import Workspace
@@ -52,3 +54,42 @@ def project_get_or_create_default(*, workspace: Workspace) -> Project:
     if project is not None:
         return project
     return project_create(workspace=workspace, name=DEFAULT_PROJECT_NAME)
+
+
+# Project ids derived from the ids clients choose themselves (seed 002's ``project_id``). The
+# workspace is part of the name, so the same client id names different projects in two workspaces.
+CLIENT_PROJECT_NAMESPACE = uuid.UUID("3b7e2f60-5c1a-5d8e-9f24-7a6b1c0d9e8f")
+
+
+@transaction.atomic
+def project_get_or_create_for_client_id(*, workspace: Workspace, client_id: str) -> Project:
+    """The project a client addresses by an id of its own.
+
+    ``client_id`` names a project of the workspace when it is that project's id; otherwise it
+    names the project whose id is derived from the workspace and ``client_id``, created (with
+    its default chat) on first use. Another workspace's project id is therefore just an unknown
+    id here: it gets a new project of the caller's own, like any never-seen id.
+    """
+    from apps.chats.services import chat_create
+
+    own = Project.objects.filter(workspace=workspace, pk=client_id).first() if _is_uuid(client_id) else None
+    if own is not None:
+        return own
+    derived = uuid.uuid5(CLIENT_PROJECT_NAMESPACE, f"{workspace.pk}:{client_id}")
+    Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
+    project = Project.objects.filter(pk=derived).first()
+    if project is not None:
+        return project
+    name = f"Project {client_id}"[:200]
+    slug = project_unique_slug(workspace_id=workspace.pk, name=name)
+    project = Project.objects.create(id=derived, workspace=workspace, name=name, slug=slug)
+    chat_create(project=project, mode="chat", title="Default chat", is_default=True)
+    return project
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

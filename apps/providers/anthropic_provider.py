@@ -184,6 +184,9 @@ class AnthropicProvider:
         if request.tools:
             params["tools"] = [{"name": t.name, "description": t.description, "input_schema": t.parameters}
                                for t in request.tools]
+            choice = anthropic_tool_choice(request.tool_choice)
+            if choice is not None:
+                params["tool_choice"] = choice
         thinking = request.reasoning and not _continues_tool_turn(request.messages)
         if thinking and version is not None and version >= ADAPTIVE_THINKING_FROM:
             # Claude 4.6+ decides how much to think; 4.7+ and 5 reject a fixed budget.
@@ -332,3 +335,16 @@ async def _close_quietly(stream: AsyncStream[RawMessageStreamEvent]) -> None:
         await stream.close()
     except Exception:  # noqa: BLE001
         pass
+
+
+def anthropic_tool_choice(choice: Any) -> dict[str, Any] | None:
+    """OpenAI's ``tool_choice`` in Anthropic's spelling (None: the API's default, auto)."""
+    if choice == "auto":
+        return {"type": "auto"}
+    if choice == "required":
+        return {"type": "any"}
+    if choice == "none":
+        return {"type": "none"}
+    if isinstance(choice, dict) and isinstance(choice.get("function"), dict):
+        return {"type": "tool", "name": str(choice["function"].get("name", ""))}
+    return None

@@ -50,6 +50,9 @@ class ProviderRequest:
     # the offline provider reads it (e.g. "domain_model", "sources", "doc_type",
     # "template", "documents", "project_name").
     context: dict[str, Any] = field(default_factory=dict)
+    # A client's tool_choice, in OpenAI's spelling ("auto" | "none" | "required" |
+    # {"type": "function", "function": {"name": ...}}); None leaves the provider's default.
+    tool_choice: Any = None
 
 
 # --- normalised stream events -------------------------------------------------

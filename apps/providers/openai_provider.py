@@ -163,6 +163,8 @@ class OpenAIProvider:
                 {"type": "function",
                  "function": {"name": t.name, "description": t.description, "parameters": t.parameters}}
                 for t in request.tools]
+            if request.tool_choice is not None:
+                params["tool_choice"] = request.tool_choice
         reasoning_model = self.flavour == "openai" and request.model.startswith(_OPENAI_REASONING_PREFIXES)
         if request.temperature is not None and not reasoning_model:
             params["temperature"] = request.temperature

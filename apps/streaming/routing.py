@@ -4,10 +4,11 @@ from typing import Any
 
 from django.urls import path
 
-from apps.streaming import aisdk
+from apps.streaming import aisdk, docgen
 from apps.streaming.chat_post import ChatPostEndpoint
 from apps.streaming.dslchat import ChatStreamEndpoint, DslChatSocketConsumer
 from apps.streaming.native import ChatSocketConsumer, ResumeEndpoint, SendMessageEndpoint, StopEndpoint
+from apps.streaming.openai_compat import ChatCompletionsEndpoint, ModelsEndpoint
 from apps.streaming.simplechat import ChatStopEndpoint, ReasonEndpoint, SimpleStreamEndpoint
 
 http_routes: list[Any] = [
@@ -24,6 +25,14 @@ http_routes: list[Any] = [
     path("api/ai-sdk/chat", aisdk.ChatEndpoint()),  # type: ignore[arg-type]
     path("api/ai-sdk/chat/<str:chat_id>/stream", aisdk.ResumeEndpoint()),  # type: ignore[arg-type]
     path("api/ai-sdk/chat/<str:chat_id>/stop", aisdk.StopEndpoint()),  # type: ignore[arg-type]
+    # Seeds 002/003: document generation
+    path("api/v1/chat/stream", docgen.ChatStreamEndpoint()),  # type: ignore[arg-type]
+    path("api/v1/chat/generate", docgen.ChatGenerateEndpoint()),  # type: ignore[arg-type]
+    path("api/v1/chat/message", docgen.ChatMessageEndpoint()),  # type: ignore[arg-type]
+    # OpenAI-compatible API (SPEC 5.3)
+    path("v1/chat/completions", ChatCompletionsEndpoint()),  # type: ignore[arg-type]
+    path("v1/models", ModelsEndpoint()),  # type: ignore[arg-type]
+    path("v1/models/<path:model>", ModelsEndpoint()),  # type: ignore[arg-type]
 ]
 websocket_routes: list[Any] = [
     path("api/chat/<str:project_id>/ws", ChatSocketConsumer.as_asgi()),
