@@ -139,8 +139,8 @@ def _decode_data_url(url: Any, *, field: str) -> tuple[str, bytes]:
     if not data:
         raise ValidationFailed(f"{field} is empty.", field=field)
     if len(data) > MAX_ATTACHMENT_BYTES:
-        raise ValidationFailed(f"{field} is {human_size(len(data))}; the maximum is "
-                               f"{human_size(MAX_ATTACHMENT_BYTES)}.", field=field)
+        raise ValidationFailed(f"{field} is {len(data):,} bytes decoded; the maximum is {MAX_ATTACHMENT_BYTES:,} "
+                               f"({human_size(MAX_ATTACHMENT_BYTES)}).", field=field)
     return declared, data
 
 
@@ -148,15 +148,15 @@ def _checked_image(declared: str, data: bytes, name: str, *, field: str) -> Atta
     try:
         info = image_info(data)
     except ImageError as exc:
-        raise ValidationFailed(f"{field}: {exc}.", field=field, code="unsupported_attachment") from None
+        raise ValidationFailed(f"{field}: {exc}.", field=field) from None
     if declared not in _UNSPECIFIC_TYPES and declared != info.media_type:
         raise ValidationFailed(
             f"{field} declares {declared} but the data is a {info.format_name} image ({info.media_type}).",
-            field=field, code="unsupported_attachment")
+            field=field)
     if info.width > MAX_IMAGE_SIDE or info.height > MAX_IMAGE_SIDE:
         raise ValidationFailed(
             f"{field} is {info.width}×{info.height} px; at most {MAX_IMAGE_SIDE} px a side is accepted.",
-            field=field, code="unsupported_attachment")
+            field=field)
     return AttachmentUpload("image", info.media_type, data, name, info.width, info.height)
 
 

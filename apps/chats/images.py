@@ -89,7 +89,7 @@ def image_info(data: bytes) -> ImageInfo:
     """
     media_type = sniff_media_type(data)
     if media_type is None:
-        raise ImageError(f"the data is {describe_unsupported(data)}, not a PNG, JPEG, GIF or WebP image")
+        raise ImageError(f"the data is {describe_unsupported(data)}; only PNG, JPEG, GIF and WebP images are accepted")
     reader = {PNG: _png_size, JPEG: _jpeg_size, GIF: _gif_size, WEBP: _webp_size}[media_type]
     try:
         width, height = reader(data)
@@ -117,7 +117,11 @@ def _gif_size(data: bytes) -> tuple[int, int]:
 def _jpeg_size(data: bytes) -> tuple[int, int]:
     position = 2  # after SOI
     end = min(len(data), _JPEG_SCAN_LIMIT)
-    while position < end:
+    while True:
+        if position >= end:
+            if end == len(data):
+                raise ImageError("the JPEG header is cut short")
+            break
         if data[position] != 0xFF:
             raise ImageError("the JPEG has bytes between its segments")
         while data[position] == 0xFF:  # fill bytes may pad a marker
