@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from urllib.parse import quote
 
 from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
@@ -46,7 +47,8 @@ class AttachmentContentApi(APIView):
             "`Content-Disposition: inline`; files as `application/octet-stream` downloads. Another "
             "workspace's attachment is a 404."
         ),
-        responses={(200, "application/octet-stream"): OpenApiResponse(description="the bytes"),
+        responses={(200, "application/octet-stream"): OpenApiResponse(
+                       OpenApiTypes.BINARY, description="the bytes, with the image's own type for images"),
                    **error_responses(404)},
     )
     def get(self, request: Request, attachmentId: str) -> HttpResponse:

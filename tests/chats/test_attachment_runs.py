@@ -15,6 +15,7 @@ from apps.engine import api as engine
 from tests.chats import image_files as files
 from tests.engine.conftest import FAKE_MODEL, collect, make_request, text_script
 from tests.factories import UserFactory
+from tests.fakes.script import Script
 
 DIAGRAM = files.png(640, 480)
 PHOTO = files.jpeg(32, 24)
@@ -75,6 +76,17 @@ async def test_earlier_images_are_named_not_re_sent(tenant_async, fake_openai):
     sent_images = [part["image_url"]["url"] for m in messages if isinstance(m["content"], list)
                    for part in m["content"] if part["type"] == "image_url"]
     assert sent_images == [files.data_url(PHOTO, "image/jpeg")]  # only the current turn's
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_text_only_upstream_refusing_the_image_ends_the_run_with_its_message(tenant_async, fake_openai):
+    fake_openai.set_script(Script(status=400, error_message="This model does not support image input."))
+    handle = await engine.start_run(await make_request(tenant_async, "Look", model=FAKE_MODEL,
+                                                       attachments=[image(DIAGRAM, "image/png")]))
+    events = await collect(await engine.subscribe(handle.run_id))
+    assert (events[-1]["type"], events[-1]["error"]) == ("error", "provider_error")
+    assert "does not support image input" in events[-1]["message"]
+    assert len(fake_openai.requests) == 1  # a 400 is not retried
 
 
 @pytest.mark.django_db(transaction=True)
