@@ -2,6 +2,7 @@
 fake OpenAI upstream through the real SDK, the rows in Postgres, the history and the download."""
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -175,3 +176,26 @@ async def test_bad_attachments_get_a_400_naming_the_field_before_anything_happen
     assert words in payload["message"]
     assert len(fake_openai.requests) == 0
     assert await Message.objects.acount() == 0 and await Attachment.objects.acount() == 0
+
+
+async def test_the_websocket_takes_the_same_attachments(asgi_server, tenant_async, fake_openai):
+    fake_openai.set_script(text_script(2))
+    ws = await asgi_server.session.ws_connect(asgi_server.ws_url(f"/api/chat/{tenant_async.project.pk}/ws"),
+                                              headers={"X-API-Key": tenant_async.raw_key})
+    try:
+        await ws.send_json({"type": "message", "text": "bad", "model": FAKE_MODEL,
+                            "attachments": [_image(GIF_AS_PNG)]})
+        refused = await asyncio.wait_for(ws.receive_json(), 10)
+        assert (refused["type"], refused["error"], refused["field"]) == ("error", "invalid_request",
+                                                                          "attachments[0].url")
+        await ws.send_json({"type": "message", "text": "good", "model": FAKE_MODEL,
+                            "attachments": [_image(DIAGRAM_URL)]})
+        async with asyncio.timeout(20):
+            frames = [await ws.receive_json()]
+            while frames[-1].get("type") != "session.task_complete":
+                frames.append(await ws.receive_json())
+    finally:
+        await ws.close()
+    (request,) = fake_openai.requests
+    assert {"type": "image_url", "image_url": {"url": DIAGRAM_URL}} in request.body["messages"][-1]["content"]
+    assert await Attachment.objects.acount() == 1 and await Message.objects.filter(content="bad").acount() == 0
