@@ -14,7 +14,7 @@ from typing import Any
 
 from apps.chats.attachments import AttachmentUpload, attachment_uploads_decode
 from apps.chats.images import FORMAT_NAMES, human_size
-from apps.providers.base import ImagePart
+from apps.providers.base import ATTACHMENT_NOTE_PREFIX, ImagePart
 
 # Roughly what a provider charges for an image after it scales it down (both bill about
 # width × height / 750 tokens, capped near 1,600 for the sizes they keep).
@@ -36,15 +36,16 @@ def image_parts(uploads: Sequence[AttachmentUpload]) -> tuple[ImagePart, ...]:
 
 
 def attachments_line(uploads: Sequence[AttachmentUpload]) -> str:
-    """The line the user's text gets: what is attached (the images themselves follow it)."""
+    """The line(s) the user's text gets: what is attached (the images themselves follow it)."""
     images = [u.label() for u in uploads if u.kind == "image"]
     files = [u.label() for u in uploads if u.kind == "file"]
     lines = []
     if images:
-        lines.append(f"[The user attached {_count(len(images), 'image')}, shown to you: {'; '.join(images)}]")
+        lines.append(f"{ATTACHMENT_NOTE_PREFIX} by the user and shown to you: {_count(len(images), 'image')} — "
+                     f"{'; '.join(images)}]")
     if files:
-        lines.append(f"[The user attached {_count(len(files), 'file')} whose contents you cannot see: "
-                     f"{'; '.join(files)}]")
+        lines.append(f"{ATTACHMENT_NOTE_PREFIX} by the user, contents not shown to you: "
+                     f"{_count(len(files), 'file')} — {'; '.join(files)}]")
     return "\n".join(lines)
 
 
@@ -55,7 +56,7 @@ def earlier_attachments_line(parts: Any) -> str:
     labels = [_stored_label(part) for part in parts if isinstance(part, Mapping)]
     if not labels:
         return ""
-    return f"[Attached to this message earlier, not shown again: {'; '.join(labels)}]"
+    return f"{ATTACHMENT_NOTE_PREFIX} earlier, not shown again: {'; '.join(labels)}]"
 
 
 def image_tokens(uploads: Sequence[AttachmentUpload]) -> int:

@@ -20,6 +20,11 @@ class ToolCall:
     arguments: str  # the JSON text of the arguments, as the model produced it
 
 
+# Lines the engine adds to a user turn's text to describe its attachments start with this; a
+# provider that reads the user's own words (the offline one) leaves them out.
+ATTACHMENT_NOTE_PREFIX = "[Attached"
+
+
 @dataclass(frozen=True)
 class ImagePart:
     """An image a user turn carries: PNG, JPEG, GIF or WebP, type and size read from its bytes."""

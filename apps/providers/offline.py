@@ -21,13 +21,14 @@ import hashlib
 import json
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.conf import settings
 
 from apps.chats.images import FORMAT_NAMES, human_size
 from apps.providers.base import (
+    ATTACHMENT_NOTE_PREFIX,
     ChatMessage,
     Finish,
     ImagePart,
@@ -79,6 +80,19 @@ def images_note(images: tuple[ImagePart, ...]) -> str:
             "Describe what it shows in words, or configure a provider key for a model that reads images.\n\n")
 
 
+def _without_attachment_notes(request: ProviderRequest) -> ProviderRequest:
+    """The request with the engine's attachment lines taken out of the user turns: the domain
+    heuristics read the user's own words, and "[Attached … 1 image …]" is not one of them."""
+    def strip(message: ChatMessage) -> ChatMessage:
+        if message.role != "user" or ATTACHMENT_NOTE_PREFIX not in message.content:
+            return message
+        lines = [line for line in message.content.split("\n")
+                 if not (line.startswith(ATTACHMENT_NOTE_PREFIX) and line.endswith("]"))]
+        return replace(message, content="\n".join(lines).rstrip())
+
+    return replace(request, messages=[strip(message) for message in request.messages])
+
+
 def _with_images_note(turn: _Turn, request: ProviderRequest) -> _Turn:
     """The note goes into the answer to a user turn (not after a tool result, nor into a document)."""
     last = request.messages[-1] if request.messages else None
@@ -99,7 +113,7 @@ class OfflineProvider:
         self._token_delay_ms = token_delay_ms
 
     async def stream(self, request: ProviderRequest) -> AsyncIterator[ProviderEvent]:
-        turn = _with_images_note(self._plan(request), request)
+        turn = _with_images_note(self._plan(_without_attachment_notes(request)), request)
         delay_ms = self._token_delay_ms
         if delay_ms is None:
             delay_ms = int(getattr(settings, "OFFLINE_TOKEN_DELAY_MS", 0))

@@ -13,7 +13,7 @@ from apps.chats.models import Attachment, Chat, Message, Run
 from apps.core.errors import ValidationFailed
 from apps.engine import api as engine
 from tests.chats import image_files as files
-from tests.engine.conftest import FAKE_MODEL, collect, make_request, text_script
+from tests.engine.conftest import FAKE_MODEL, collect, default_chat, make_request, text_script
 from tests.factories import UserFactory
 from tests.fakes.script import Script
 
@@ -41,7 +41,8 @@ async def test_anthropic_gets_base64_image_blocks_in_a_real_run(tenant_async, fa
         {"type": "image", "source": {"type": "base64", "media_type": "image/jpeg",
                                      "data": base64.b64encode(PHOTO).decode()}},
     ]
-    assert last["content"][2]["type"] == "text" and "2 images" in last["content"][2]["text"]
+    assert last["content"][2]["type"] == "text"
+    assert "[Attached by the user and shown to you: 2 images — a.png (PNG, 640×480 px" in last["content"][2]["text"]
     stored = [(a.media_type, bytes(a.data)) async for a in Attachment.objects.order_by("media_type")]
     assert stored == [("image/jpeg", PHOTO), ("image/png", DIAGRAM)]
 
@@ -60,6 +61,20 @@ async def test_the_offline_model_says_honestly_what_it_received(tenant_async):
 
 
 @pytest.mark.django_db(transaction=True)
+async def test_the_offline_model_reads_the_users_words_not_the_attachment_line(tenant_async):
+    async def entities(chat: Chat, attachments: list[dict[str, str]]) -> set[str]:
+        request = await make_request(tenant_async, "A shop where customers place orders", model="offline",
+                                     chat=chat, attachments=attachments)
+        events = await collect(await engine.subscribe((await engine.start_run(request)).run_id))
+        return set(next(e for e in reversed(events) if e["type"] == "dsl.update")["domainModel"]["entities"])
+
+    plain = await entities(await default_chat(tenant_async), [])
+    other = await Chat.objects.select_related("project").acreate(project=tenant_async.project, mode="chat")
+    with_image = await entities(other, [image(DIAGRAM, "image/png", "user-photo.png")])
+    assert with_image == plain and plain  # "user", "image", "photo" in the line add nothing
+
+
+@pytest.mark.django_db(transaction=True)
 async def test_earlier_images_are_named_not_re_sent(tenant_async, fake_openai):
     fake_openai.set_script(text_script(2))
     first = await engine.start_run(await make_request(tenant_async, "Our schema", model=FAKE_MODEL,
@@ -72,7 +87,7 @@ async def test_earlier_images_are_named_not_re_sent(tenant_async, fake_openai):
     messages = fake_openai.requests[1].body["messages"]
     earlier = next(m for m in messages if m["role"] == "user" and isinstance(m["content"], str))
     assert earlier["content"].startswith("Our schema")
-    assert "[Attached to this message earlier, not shown again: schema.png (PNG, 640×480 px" in earlier["content"]
+    assert "[Attached earlier, not shown again: schema.png (PNG, 640×480 px" in earlier["content"]
     sent_images = [part["image_url"]["url"] for m in messages if isinstance(m["content"], list)
                    for part in m["content"] if part["type"] == "image_url"]
     assert sent_images == [files.data_url(PHOTO, "image/jpeg")]  # only the current turn's

@@ -125,7 +125,8 @@ async def test_a_file_attachment_is_stored_and_downloaded_never_rendered(asgi_se
     assert (attachment.kind, attachment.media_type, bytes(attachment.data)) == ("file", "image/svg+xml", svg)
     # The model is told the file exists; it gets no image part for it.
     content = fake_openai.requests[0].body["messages"][-1]["content"]
-    assert isinstance(content, str) and "logo.svg (image/svg+xml" in content and "cannot see" in content
+    assert isinstance(content, str)
+    assert "[Attached by the user, contents not shown to you: 1 file — logo.svg (image/svg+xml" in content
 
     got = await asgi_server.session.get(f"{asgi_server.url}/api/attachments/{attachment.pk}",
                                         headers={"X-API-Key": tenant_async.raw_key})
