@@ -22,6 +22,7 @@ from apps.core.admin import register_remaining
 
 CHAT_INLINE_MESSAGES = 50
 RUN_TIMELINE_EVENTS = 500
+ATTACHMENT_PREVIEW_MAX_BYTES = 1024 * 1024
 
 
 def _excerpt(text: str, length: int = 160) -> str:
@@ -186,6 +187,8 @@ class AttachmentAdmin(admin.ModelAdmin):
         # Only a sniffed image goes into an <img>, where nothing in it can run.
         if obj.kind != Attachment.Kind.IMAGE or obj.media_type not in SUPPORTED_MEDIA_TYPES:
             return "—"
+        if obj.size > ATTACHMENT_PREVIEW_MAX_BYTES:  # inlined as base64, it would bloat the page
+            return f"not previewed ({human_size(obj.size)}); GET /api/attachments/{obj.pk} serves it"
         encoded = base64.b64encode(bytes(obj.data)).decode("ascii")
         return format_html('<img src="data:{};base64,{}" alt="" style="max-width:480px;max-height:480px">',
                            obj.media_type, encoded)

@@ -160,3 +160,8 @@ def test_admin_shows_an_attachment_read_only_with_its_preview(client, tenant):
     assert "<b>board</b>" not in page and "&lt;b&gt;board&lt;/b&gt;.png" in page
     assert 'name="name"' not in page  # no form inputs: read only
     assert client.get(reverse("admin:chats_attachment_add")).status_code == 403
+    big = files.png(10, 10, padding=1_200_000)
+    (large,) = attachments_create(chat=chat, message_id=message.pk, uploads=[
+        AttachmentUpload("image", "image/png", big, "big.png", 10, 10)])
+    page = client.get(reverse("admin:chats_attachment_change", args=[large.pk])).content.decode()
+    assert "not previewed (1.1 MB)" in page and base64.b64encode(big[:300]).decode() not in page
