@@ -5,6 +5,7 @@ slice (walked through the same indexes as the API) and link to the filtered full
 """
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -15,11 +16,13 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from apps.chats.models import Chat, Message, Run, RunEvent
+from apps.chats.images import SUPPORTED_MEDIA_TYPES, human_size
+from apps.chats.models import Attachment, Chat, Message, Run, RunEvent
 from apps.core.admin import register_remaining
 
 CHAT_INLINE_MESSAGES = 50
 RUN_TIMELINE_EVENTS = 500
+ATTACHMENT_PREVIEW_MAX_BYTES = 1024 * 1024
 
 
 def _excerpt(text: str, length: int = 160) -> str:
@@ -146,6 +149,49 @@ class RunEventAdmin(admin.ModelAdmin):
     search_fields = ("type",)
     raw_id_fields = ("run",)
     show_full_result_count = False
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(admin.ModelAdmin):
+    """Attachments are evidence of a conversation: shown, never edited (the bytes are not a form field)."""
+
+    list_display = ("created_at", "name", "kind", "media_type", "pixels", "file_size", "chat", "message")
+    list_filter = ("kind", "media_type", "workspace")
+    list_select_related = ("chat",)
+    search_fields = ("name", "sha256")
+    fields = ("id", "workspace", "project", "chat", "message", "kind", "media_type", "name", "file_size",
+              "pixels", "sha256", "created_at", "preview")
+    readonly_fields = fields
+    ordering = ("-created_at", "-id")
+    show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).defer("data")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="size", ordering="size")
+    def file_size(self, obj: Attachment) -> str:
+        return human_size(obj.size)
+
+    @admin.display(description="pixels")
+    def pixels(self, obj: Attachment) -> str:
+        return f"{obj.width}×{obj.height}" if obj.width and obj.height else "—"
+
+    @admin.display(description="preview")
+    def preview(self, obj: Attachment) -> SafeString | str:
+        # Only a sniffed image goes into an <img>, where nothing in it can run.
+        if obj.kind != Attachment.Kind.IMAGE or obj.media_type not in SUPPORTED_MEDIA_TYPES:
+            return "—"
+        if obj.size > ATTACHMENT_PREVIEW_MAX_BYTES:  # inlined as base64, it would bloat the page
+            return f"not previewed ({human_size(obj.size)}); GET /api/attachments/{obj.pk} serves it"
+        encoded = base64.b64encode(bytes(obj.data)).decode("ascii")
+        return format_html('<img src="data:{};base64,{}" alt="" style="max-width:480px;max-height:480px">',
+                           obj.media_type, encoded)
 
 
 register_remaining("chats")

@@ -137,3 +137,35 @@ class RunEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.seq} {self.type}"
+
+
+class Attachment(models.Model):
+    """A file a user attached to a message, stored once; the message's ``parts`` only refer to it.
+
+    ``workspace`` is denormalised from the chat so the download endpoint scopes a lookup by
+    primary key and workspace alone.
+    """
+
+    class Kind(models.TextChoices):
+        IMAGE = "image"
+        FILE = "file"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey("core.Workspace", on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="attachments")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments", null=True,
+                                blank=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    # For images, the type sniffed from the bytes; for files, the type the client declared.
+    media_type = models.CharField(max_length=100)
+    name = models.CharField(max_length=200, blank=True)
+    data = models.BinaryField()
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.name or f"{self.kind} {self.id}"

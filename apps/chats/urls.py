@@ -10,6 +10,7 @@ from apps.chats.apis import (
     RunDetailApi,
     RunEventListApi,
 )
+from apps.chats.apis_attachments import AttachmentContentApi
 from apps.core.apis import method_view
 
 # POST /api/chat/{projectId}/messages (the SSE stream) and GET /api/runs/{runId}/stream are
@@ -20,4 +21,5 @@ urlpatterns = [
     path("chat/<str:projectId>/messages", method_view(MessageHistoryApi), name="chat-history"),
     path("runs/<str:runId>", method_view(RunDetailApi), name="run-detail"),
     path("runs/<str:runId>/events", method_view(RunEventListApi), name="run-events"),
+    path("attachments/<str:attachmentId>", method_view(AttachmentContentApi), name="attachment-content"),
 ]

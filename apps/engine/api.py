@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +43,8 @@ class RunRequest:
     model: str | None = None
     temperature: float | None = None
     max_tokens: Any = None
-    attachments: list[dict[str, str]] = field(default_factory=list)
+    # {type, url: data URL, name?} items or AttachmentUpload (apps.engine.validation.attachments)
+    attachments: Sequence[Any] = field(default_factory=list)
     client_message_id: str | None = None
     mode: str | None = None
     history: list[tuple[str, str]] | None = None

@@ -7,16 +7,19 @@ credit reservation and the run's rows; one for the prompt's reads.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.db import connection
+from django.db import connection, transaction
 
+from apps.chats.attachments import attachment_part, attachments_create
 from apps.chats.models import Chat
 from apps.core.errors import NotFound
 from apps.core.selectors import parse_uuid
 from apps.engine import store
+from apps.engine.attachments import image_tokens, turn_uploads
 from apps.engine.prompting import PreparedPrompt, PromptInput, estimate_tokens, prepare_prompt
 from apps.engine.validation import max_tokens as validate_max_tokens
 from apps.projects.models import Project
@@ -148,34 +151,40 @@ def run_open(request: RunRequest, *, worker_id: str) -> OpenedRun:
     provider = get_provider(model_info)
     if request.doc_type:
         get_doc_type(request.doc_type)  # unknown → ValidationFailed before anything is written
+    uploads = turn_uploads(request.attachments)  # a bad one → ValidationFailed before anything is written
 
-    reserve = cost_for(model_info, estimate_tokens(request.text) + 4000, max_tokens or model_info.max_output_tokens)
+    input_estimate = estimate_tokens(request.text) + image_tokens(uploads) + 4000
+    reserve = cost_for(model_info, input_estimate, max_tokens or model_info.max_output_tokens)
     taken = quota(rate_key=request.principal.rate_key, workspace_id=workspace_id, amount=reserve)
     parts: dict[str, Any] = {}
-    if request.attachments:
-        parts["attachments"] = request.attachments
+    if uploads:  # metadata only: the bytes go to their own rows
+        parts["attachments"] = [attachment_part(upload) for upload in uploads]
     if request.metadata:
         parts["metadata"] = request.metadata
     if request.doc_type:
         parts["docType"] = request.doc_type
     try:
-        start = store.run_begin(
-            chat=target,
-            text=request.text,
-            parts=parts,
-            client_message_id=cmid,
-            model=model_info.name,
-            provider=model_info.provider,
-            worker_id=worker_id,
-            quota=taken,
-        )
+        # With attachments, their rows commit together with the user message that names them.
+        with transaction.atomic() if uploads else nullcontext():
+            start = store.run_begin(
+                chat=target,
+                text=request.text,
+                parts=parts,
+                client_message_id=cmid,
+                model=model_info.name,
+                provider=model_info.provider,
+                worker_id=worker_id,
+                quota=taken,
+            )
+            if chat is None:
+                assert isinstance(target, store.ChatTarget) and target.row is not None
+                chat = _chat_from_row(target.row)
+            if uploads and start.created:
+                attachments_create(chat=chat, message_id=start.user_message_id, uploads=uploads)
     except NotFound:
         if isinstance(request.chat, ChatRef):
             raise _not_found(workspace_id=workspace_id, ref=request.chat) from None
         raise
-    if chat is None:
-        assert isinstance(target, store.ChatTarget) and target.row is not None
-        chat = _chat_from_row(target.row)
     if not start.created:  # a repeated clientMessageId: attach to the run it started
         return OpenedRun(start, chat, model_info, provider, max_tokens)
 
@@ -191,7 +200,7 @@ def run_open(request: RunRequest, *, worker_id: str) -> OpenedRun:
         doc_type=request.doc_type,
         project_context=request.project_context,
         enable_dsl=request.enable_dsl,
-        attachments=request.attachments,
+        attachments=uploads,
         turn_started_at=start.created_at,
         client_tools=request.client_tools or [],
         tool_choice=request.tool_choice,

@@ -7,13 +7,16 @@ never as instructions (see apps.knowledge.prompting).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 
+from apps.chats.attachments import AttachmentUpload
 from apps.chats.models import Chat, Message
+from apps.engine.attachments import attachments_line, earlier_attachments_line, image_parts
 from apps.engine.tools import (
     SEARCH_DOCUMENTS,
     UPDATE_DOMAIN_MODEL,
@@ -89,7 +92,7 @@ class PromptInput:
     doc_type: str | None = None
     project_context: dict[str, str] | None = None
     enable_dsl: bool | None = None
-    attachments: list[dict[str, str]] = field(default_factory=list)
+    attachments: Sequence[AttachmentUpload] = ()  # decoded; images reach the model as images
     turn_started_at: datetime | None = None  # the user message's created_at: the stored history ends before it
     client_tools: list[ToolSpec] = field(default_factory=list)
     tool_choice: Any = None
@@ -112,7 +115,7 @@ WITH summary AS (
       AND %(history)s
     ORDER BY created_at DESC LIMIT 1
 ), turns AS (
-    SELECT role, content, created_at, id FROM {messages}
+    SELECT role, content, created_at, id, parts -> 'attachments' AS attachments FROM {messages}
     WHERE chat_id = %(chat)s AND role IN ('user', 'assistant') AND content <> '' AND %(history)s
       AND created_at < COALESCE(%(before)s, (SELECT created_at FROM {messages} WHERE id = %(turn)s), 'infinity')
       AND created_at > COALESCE((SELECT covers FROM summary)::timestamptz, '-infinity')
@@ -123,6 +126,7 @@ SELECT EXISTS (SELECT 1 FROM {chunks} WHERE project_id = %(project)s),
        (SELECT array_agg(role ORDER BY created_at, id) FROM turns),
        (SELECT array_agg(content ORDER BY created_at, id) FROM turns),
        (SELECT array_agg(created_at ORDER BY created_at, id) FROM turns),
+       (SELECT array_agg(attachments ORDER BY created_at, id) FROM turns),
        d.version, d.dsl, d.phase, d.readiness, d.confidence
 FROM (SELECT 1) AS one LEFT JOIN LATERAL (
     SELECT version, dsl, phase, readiness, confidence FROM {versions}
@@ -155,10 +159,12 @@ def prompt_reads(data: PromptInput, *, domain: bool, history: bool) -> PromptRea
               "limit": settings.CHAT_MAX_HISTORY_MESSAGES}
     with connection.cursor() as cursor:
         cursor.execute(_reads_sql, params)
-        has_documents, summary, roles, contents, times, version, dsl, phase, readiness, confidence = cursor.fetchone()
+        (has_documents, summary, roles, contents, times, attached, version, dsl, phase, readiness,
+         confidence) = cursor.fetchone()
     turns = [
-        HistoryTurn(ChatMessage(role=role, content=content), created_at)
-        for role, content, created_at in zip(roles or (), contents or (), times or (), strict=True)
+        HistoryTurn(ChatMessage(role=role, content=_with_earlier_attachments(content, parts)), created_at)
+        for role, content, created_at, parts in zip(roles or (), contents or (), times or (), attached or (),
+                                                    strict=True)
     ]
     current = None
     if version is not None:
@@ -254,12 +260,11 @@ def prepare_prompt(data: PromptInput) -> PreparedPrompt:
         history, summary = reads.history, reads.summary
     user_text = data.text
     if data.attachments:
-        names = ", ".join(a.get("name") or a["type"] for a in data.attachments)
-        user_text += f"\n\n[The user attached: {names}]"
+        user_text += f"\n\n{attachments_line(data.attachments)}"
     return PreparedPrompt(
         system="\n\n".join(sections),
         history=history,
-        user=ChatMessage(role="user", content=user_text),
+        user=ChatMessage(role="user", content=user_text, images=image_parts(data.attachments)),
         tools=tools,
         allowed_tools=frozenset(mode.allowed_tools),
         mode=mode.name,
@@ -270,6 +275,13 @@ def prepare_prompt(data: PromptInput) -> PreparedPrompt:
         client_tools=frozenset(tool.name for tool in data.client_tools),
         tool_choice=data.tool_choice,
     )
+
+
+def _with_earlier_attachments(content: str, attachments: Any) -> str:
+    if isinstance(attachments, str):  # jsonb inside an array comes back as its text
+        attachments = json.loads(attachments)
+    line = earlier_attachments_line(attachments)
+    return f"{content}\n\n{line}" if line else content
 
 
 def untrusted_chunks(chunks: list[Any]) -> list[Any]:

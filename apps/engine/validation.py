@@ -7,12 +7,14 @@ from typing import Any
 
 from django.conf import settings
 
+from apps.chats import attachments as attachment_limits
+from apps.chats.attachments import AttachmentUpload, attachment_uploads_decode
 from apps.core.errors import ValidationFailed
 
 HISTORY_ROLES = ("user", "assistant", "system")
 MAX_USER_NAME = 100
-MAX_ATTACHMENTS = 10
-MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
+MAX_ATTACHMENTS = attachment_limits.MAX_ATTACHMENTS
+MAX_ATTACHMENT_BYTES = attachment_limits.MAX_ATTACHMENT_BYTES
 MAX_CLIENT_MESSAGE_ID = 100
 
 
@@ -101,23 +103,9 @@ def client_message_id(value: Any, *, field: str = "clientMessageId") -> str | No
     return value.strip()
 
 
-def attachments(value: Any, *, field: str = "attachments") -> list[dict[str, str]]:
-    if value is None:
-        return []
-    if not isinstance(value, list) or len(value) > MAX_ATTACHMENTS:
-        raise ValidationFailed(f"{field} must be a list of at most {MAX_ATTACHMENTS} items.", field=field)
-    cleaned = []
-    for index, item in enumerate(value):
-        where = f"{field}[{index}]"
-        if not isinstance(item, dict) or item.get("type") not in ("image", "file"):
-            raise ValidationFailed(f"{where}.type must be 'image' or 'file'.", field=f"{where}.type")
-        url = item.get("url")
-        if not isinstance(url, str) or not url.startswith("data:"):
-            raise ValidationFailed(f"{where}.url must be a data: URL.", field=f"{where}.url")
-        if len(url) > MAX_ATTACHMENT_BYTES * 4 // 3 + 100:
-            raise ValidationFailed(f"{where} is larger than 5 MB.", field=f"{where}.url")
-        cleaned.append({"type": item["type"], "url": url, "name": str(item.get("name", ""))[:200]})
-    return cleaned
+def attachments(value: Any, *, field: str = "attachments") -> list[AttachmentUpload]:
+    """Decoded and checked attachments: images sniffed from their bytes (docs/attachments.md)."""
+    return attachment_uploads_decode(value, field=field)
 
 
 def optional_bool(value: Any, *, field: str) -> bool | None:

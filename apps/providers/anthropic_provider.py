@@ -271,6 +271,10 @@ def _blocks(message: ChatMessage) -> list[dict[str, Any]]:
         return [{"type": "tool_result", "tool_use_id": message.tool_call_id or "",
                  "content": message.content}]
     blocks: list[dict[str, Any]] = []
+    if message.role == "user":
+        # Images before the text that talks about them, as Anthropic's guide recommends.
+        blocks.extend({"type": "image", "source": {"type": "base64", "media_type": image.media_type,
+                                                   "data": image.base64()}} for image in message.images)
     if message.content:
         blocks.append({"type": "text", "text": message.content})
     if message.role == "assistant":

@@ -5,6 +5,7 @@ looked up lazily through ``apps.providers.registry``.
 """
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -19,6 +20,28 @@ class ToolCall:
     arguments: str  # the JSON text of the arguments, as the model produced it
 
 
+# Lines the engine adds to a user turn's text to describe its attachments start with this; a
+# provider that reads the user's own words (the offline one) leaves them out.
+ATTACHMENT_NOTE_PREFIX = "[Attached"
+
+
+@dataclass(frozen=True)
+class ImagePart:
+    """An image a user turn carries: PNG, JPEG, GIF or WebP, type and size read from its bytes."""
+
+    media_type: str  # image/png | image/jpeg | image/gif | image/webp
+    data: bytes = field(repr=False)
+    width: int = 0
+    height: int = 0
+    name: str = ""
+
+    def base64(self) -> str:
+        return base64.b64encode(self.data).decode("ascii")
+
+    def data_url(self) -> str:
+        return f"data:{self.media_type};base64,{self.base64()}"
+
+
 @dataclass
 class ChatMessage:
     role: Role
@@ -28,6 +51,8 @@ class ChatMessage:
     # tool turns: the id of the call this is the result of
     tool_call_id: str | None = None
     name: str | None = None
+    # user turns: images sent to the model as images (providers that cannot take them say so)
+    images: tuple[ImagePart, ...] = ()
 
 
 @dataclass

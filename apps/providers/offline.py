@@ -21,14 +21,17 @@ import hashlib
 import json
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.conf import settings
 
+from apps.chats.images import FORMAT_NAMES, human_size
 from apps.providers.base import (
+    ATTACHMENT_NOTE_PREFIX,
     ChatMessage,
     Finish,
+    ImagePart,
     ProviderEvent,
     ProviderRequest,
     StreamMeta,
@@ -64,6 +67,45 @@ def _model_of(context: dict[str, Any]) -> dict[str, Any]:
     return payload.get("domainModel") or {"entities": {}, "relationships": []}
 
 
+def images_note(images: tuple[ImagePart, ...]) -> str:
+    """What the offline assistant honestly says about images it was sent: it cannot see them."""
+    if not images:
+        return ""
+    described = "; ".join(
+        f"{FORMAT_NAMES.get(image.media_type, image.media_type)}, {image.width}×{image.height} px, "
+        f"{human_size(len(image.data))}" for image in images)
+    count = "1 image" if len(images) == 1 else f"{len(images)} images"
+    pronoun = "its" if len(images) == 1 else "their"
+    return (f"I received {count}: {described} — as a rule-based assistant I cannot see {pronoun} contents. "
+            "Describe what it shows in words, or configure a provider key for a model that reads images.\n\n")
+
+
+def _without_attachment_notes(request: ProviderRequest) -> ProviderRequest:
+    """The request with the engine's attachment lines taken out of the user turns: the domain
+    heuristics read the user's own words, and "[Attached … 1 image …]" is not one of them."""
+    def strip(message: ChatMessage) -> ChatMessage:
+        if message.role != "user" or ATTACHMENT_NOTE_PREFIX not in message.content:
+            return message
+        lines = [line for line in message.content.split("\n")
+                 if not (line.startswith(ATTACHMENT_NOTE_PREFIX) and line.endswith("]"))]
+        return replace(message, content="\n".join(lines).rstrip())
+
+    return replace(request, messages=[strip(message) for message in request.messages])
+
+
+def _with_images_note(turn: _Turn, request: ProviderRequest) -> _Turn:
+    """The note goes into the answer to a user turn (not after a tool result, nor into a document)."""
+    last = request.messages[-1] if request.messages else None
+    if last is None or last.role != "user" or (request.context or {}).get("doc_type"):
+        return turn
+    note = images_note(last.images)
+    if not note:
+        return turn
+    if turn.text.startswith(INTRO):
+        return _Turn(INTRO + note + turn.text[len(INTRO):], turn.tool)
+    return _Turn(note + turn.text, turn.tool)
+
+
 class OfflineProvider:
     name = "offline"
 
@@ -71,7 +113,7 @@ class OfflineProvider:
         self._token_delay_ms = token_delay_ms
 
     async def stream(self, request: ProviderRequest) -> AsyncIterator[ProviderEvent]:
-        turn = self._plan(request)
+        turn = _with_images_note(self._plan(_without_attachment_notes(request)), request)
         delay_ms = self._token_delay_ms
         if delay_ms is None:
             delay_ms = int(getattr(settings, "OFFLINE_TOKEN_DELAY_MS", 0))

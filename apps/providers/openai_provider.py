@@ -223,6 +223,11 @@ def _to_openai_message(message: ChatMessage) -> dict[str, Any]:
                 "tool_calls": [{"id": call.id, "type": "function",
                                 "function": {"name": call.name, "arguments": call.arguments or "{}"}}
                                for call in message.tool_calls]}
+    if message.images and message.role == "user":
+        # Content parts: the text, then each image as a data: URL (the vendor's documented order).
+        parts: list[dict[str, Any]] = [{"type": "text", "text": message.content}] if message.content else []
+        parts += [{"type": "image_url", "image_url": {"url": image.data_url()}} for image in message.images]
+        return {"role": "user", "content": parts}
     return {"role": message.role, "content": message.content}
 
 

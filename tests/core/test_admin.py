@@ -99,6 +99,8 @@ def _placeholder(field, depth: int):
         return timezone.now().date()
     if internal == "JSONField":
         return {}
+    if internal == "BinaryField":
+        return b"x"
     if internal == "UUIDField":
         return uuid.uuid4()
     if getattr(field, "dimensions", None):  # pgvector's VectorField

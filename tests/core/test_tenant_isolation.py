@@ -11,6 +11,7 @@ import pytest
 from django.urls import URLPattern
 from rest_framework.test import APIClient
 
+from apps.chats.attachments import AttachmentUpload, attachments_create
 from apps.chats.models import Chat, Message, Run
 from apps.core.models import ApiKey
 from apps.projects.models import Project
@@ -46,6 +47,7 @@ SCOPED_ROUTES = [
     Route("GET", "/api/runs/{run}/events"),
     Route("GET", "/api/runs/{run}/events?after=1"),
     Route("DELETE", "/api/api-keys/{key}"),
+    Route("GET", "/api/attachments/{attachment}"),
 ]
 COLLECTION_ROUTES = {("GET", "/api/projects"), ("POST", "/api/projects"), ("GET", "/api/api-keys"),
                      ("POST", "/api/api-keys"), ("GET", "/api/health")}
@@ -57,8 +59,11 @@ def world(tenant, other_tenant):
     run = RunFactory(chat=chat)
     RunEventFactory(run=run, seq=1, type="run.started")
     RunEventFactory(run=run, seq=2)
+    (attachment,) = attachments_create(chat=chat, message_id=None, uploads=[
+        AttachmentUpload("image", "image/gif", b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", "dot.gif", 1, 1)])
     return {
         "project": other_tenant.project.pk, "chat": chat.pk, "run": run.pk, "key": other_tenant.api_key.pk,
+        "attachment": attachment.pk,
         "own_project": tenant.project.pk,
         "own_chat": Chat.objects.get(project=tenant.project, is_default=True).pk,
     }
@@ -67,7 +72,8 @@ def world(tenant, other_tenant):
 def _call(client: APIClient, route: Route, ids: dict) -> tuple[int, object]:
     url = route.template.format(**ids)
     response = getattr(client, route.method.lower())(url, route.body, format="json")
-    return response.status_code, (response.json() if response.content else None)
+    is_json = response.get("Content-Type", "").startswith("application/json")
+    return response.status_code, (response.json() if response.content and is_json else None)
 
 
 def _snapshot(other_tenant) -> tuple:
@@ -84,7 +90,7 @@ def _snapshot(other_tenant) -> tuple:
 def test_other_workspace_object_is_indistinguishable_from_a_missing_one(tenant, other_tenant, world, route):
     before = _snapshot(other_tenant)
     status, body = _call(tenant.client, route, world)
-    foreign = {"project", "chat", "run", "key"}
+    foreign = {"project", "chat", "run", "key", "attachment"}
     random_ids = {name: (uuid.uuid4() if name in foreign else value) for name, value in world.items()}
     random_status, random_body = _call(tenant.client, route, random_ids)
     assert status == random_status == 404
@@ -134,7 +140,7 @@ def test_the_matrix_covers_every_route_and_verb():
     def normalise(template: str) -> str:
         path = template.split("?")[0]
         for name, placeholder in {"own_project": "projectId", "project": "projectId", "chat": "chatId",
-                                  "run": "runId", "key": "keyId"}.items():
+                                  "run": "runId", "key": "keyId", "attachment": "attachmentId"}.items():
             path = path.replace("{" + name + "}", "{" + placeholder + "}")
         return path
 
