@@ -20,6 +20,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from django.conf import settings
 
+from apps.chats.attachments import AttachmentUpload
 from apps.chats.models import Chat
 from apps.core.auth import Principal
 from apps.core.errors import NotFound, ValidationFailed
@@ -42,7 +43,7 @@ class ChatTurn:
     client_chat_id: str
     text: str
     history: list[tuple[str, str]] | None  # None: the chat's stored history
-    attachments: list[dict[str, str]]
+    attachments: list[AttachmentUpload]
     client_message_id: str | None
     trigger: str
     project_ref: str | None
@@ -84,7 +85,7 @@ def _text(parts: list[dict[str, Any]], where: str, *, required: bool) -> str:
     return v.message_text(text, field=f"{where}.parts", required=False)
 
 
-def _files(parts: list[dict[str, Any]], where: str) -> list[dict[str, str]]:
+def _files(parts: list[dict[str, Any]], where: str) -> list[AttachmentUpload]:
     files = [
         {"type": "image" if str(p.get("mediaType", "")).startswith("image/") else "file", "url": p.get("url"),
          "name": str(p.get("filename") or "")}

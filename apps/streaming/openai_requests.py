@@ -19,6 +19,7 @@ from typing import Any
 
 from django.conf import settings
 
+from apps.chats.attachments import AttachmentUpload
 from apps.core.errors import ValidationFailed
 from apps.engine import validation as v
 from apps.engine.tools import ALL_TOOLS
@@ -42,7 +43,7 @@ class CompletionRequest:
     include_usage: bool = False
     tools: list[ToolSpec] = field(default_factory=list)
     tool_choice: Any = None
-    attachments: list[dict[str, str]] = field(default_factory=list)
+    attachments: list[AttachmentUpload] = field(default_factory=list)
     reasoning: bool = False
 
 

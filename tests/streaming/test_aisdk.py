@@ -333,17 +333,23 @@ async def test_a_provider_fault_mid_answer_is_an_error_chunk_use_chat_reports(as
 
 
 async def test_file_parts_become_attachments_of_the_stored_user_message(asgi_server, tenant_async, fake_openai):
+    from tests.chats.image_files import data_url, png
+
     fake_openai.set_script(text_script(2))
-    png = "data:image/png;base64,iVBORw0KGgo="
+    url = data_url(png(4, 3), "image/png")
     body = chat_body("What is in this diagram?", model=FAKE_MODEL)
-    body["messages"][0]["parts"].append({"type": "file", "mediaType": "image/png", "url": png,
+    body["messages"][0]["parts"].append({"type": "file", "mediaType": "image/png", "url": url,
                                          "filename": "erd.png"})
     result = await read_with_ai(asgi_server, tenant_async, body)
     run = await Run.objects.aget(pk=result["message"]["metadata"]["runId"])
     stored = await Message.objects.aget(pk=run.user_message_id)
     assert stored.content == "What is in this diagram?"
-    assert stored.parts["attachments"] == [{"type": "image", "url": png, "name": "erd.png"}]
-    assert "erd.png" in fake_openai.requests[0].body["messages"][-1]["content"]
+    [part] = stored.parts["attachments"]
+    assert (part["type"], part["mediaType"], part["name"], part["width"], part["height"]) == \
+        ("image", "image/png", "erd.png", 4, 3)
+    assert "base64" not in json.dumps(stored.parts)  # stored once, as an attachment row
+    content = fake_openai.requests[0].body["messages"][-1]["content"]
+    assert {"type": "image_url", "image_url": {"url": url}} in content
 
 
 def test_idempotency_keys_and_history_of_parsed_requests() -> None:

@@ -118,10 +118,15 @@ def test_parse_maps_messages_to_instructions_history_and_turn():
 
 
 def test_parse_takes_an_inline_image_of_the_last_message():
-    url = "data:image/png;base64,iVBORw0KGgo="
+    from tests.chats.image_files import data_url, png
+
+    image = png(3, 2)
+    url = data_url(image, "image/png")
     request = parse_completion_request({"model": "m", "messages": [{"role": "user", "content": [
         {"type": "text", "text": "What is this?"}, {"type": "image_url", "image_url": {"url": url}}]}]})
-    assert request.text == "What is this?" and request.attachments[0]["url"] == url
+    upload = request.attachments[0]
+    assert request.text == "What is this?"
+    assert (upload.media_type, upload.data, upload.width, upload.height) == ("image/png", image, 3, 2)
     with pytest.raises(ValidationFailed) as refused:
         parse_completion_request({"model": "m", "messages": [
             {"role": "user", "content": [{"type": "image_url", "image_url": {"url": url}}]},
