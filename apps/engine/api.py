@@ -52,6 +52,7 @@ class RunRequest:
     enable_dsl: bool | None = None
     reasoning: bool = False
     metadata: dict[str, Any] | None = None
+    plan_id: str | None = None  # the plan this run executes ("Run plan")
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,7 @@ async def start_run(request: RunRequest) -> RunHandle:
         temperature=request.temperature,
         max_tokens=opened.max_tokens,
         reasoning=request.reasoning,
+        plan_id=request.plan_id,
     )
     # A fresh context: the run must not inherit the request's (it outlives it).
     active.task = runtime.loop.create_task(

@@ -54,8 +54,8 @@ class _Header:
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-_STEP_WORD = re.compile(r"^(?:\*\*|__)?\s*(?:step|phase|stage)\s+(\d{1,3})\s*(?:\*\*|__)?\s*[:.)—–-]?\s*(?:\*\*|__)?\s*",
-                        re.IGNORECASE)
+_STEP_WORD = re.compile(
+    r"^(?:\*\*|__)?\s*(?:step|phase|stage)\s+(\d{1,3})\s*(?:\*\*|__)?\s*[:.)—–-]?\s*(?:\*\*|__)?\s*", re.IGNORECASE)
 _NUMBERED = re.compile(r"^(?:\*\*|__)?(\d{1,3})[.)](?:\*\*|__)?\s+")
 _BULLET = re.compile(r"^[-*+•]\s+")
 _NESTED_LIST = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
