@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from apps.chats.models import Chat, Message, Run
 from apps.core.models import ApiKey
-from apps.projects.models import Project
+from apps.projects.models import CustomMode, Project
 from tests.factories import RunEventFactory, RunFactory
 
 pytestmark = pytest.mark.django_db
@@ -46,6 +46,11 @@ SCOPED_ROUTES = [
     Route("GET", "/api/runs/{run}/events"),
     Route("GET", "/api/runs/{run}/events?after=1"),
     Route("DELETE", "/api/api-keys/{key}"),
+    Route("GET", "/api/projects/{project}/modes"),
+    Route("POST", "/api/projects/{project}/modes", {"name": "planted"}),
+    Route("GET", "/api/projects/{project}/modes/{mode}"),
+    Route("PATCH", "/api/projects/{project}/modes/{mode}", {"systemPrompt": "hijacked"}),
+    Route("DELETE", "/api/projects/{project}/modes/{mode}"),
 ]
 COLLECTION_ROUTES = {("GET", "/api/projects"), ("POST", "/api/projects"), ("GET", "/api/api-keys"),
                      ("POST", "/api/api-keys"), ("GET", "/api/health")}
@@ -57,7 +62,9 @@ def world(tenant, other_tenant):
     run = RunFactory(chat=chat)
     RunEventFactory(run=run, seq=1, type="run.started")
     RunEventFactory(run=run, seq=2)
+    CustomMode.objects.create(project=other_tenant.project, name="theirs")
     return {
+        "mode": "theirs",
         "project": other_tenant.project.pk, "chat": chat.pk, "run": run.pk, "key": other_tenant.api_key.pk,
         "own_project": tenant.project.pk,
         "own_chat": Chat.objects.get(project=tenant.project, is_default=True).pk,
@@ -77,6 +84,7 @@ def _snapshot(other_tenant) -> tuple:
         Message.objects.filter(chat__project__workspace=other_tenant.workspace).count(),
         Run.objects.filter(chat__project__workspace=other_tenant.workspace).count(),
         list(ApiKey.objects.filter(workspace=other_tenant.workspace).values_list("id", "revoked_at")),
+        list(CustomMode.objects.filter(project__workspace=other_tenant.workspace).values_list("name", "system_prompt")),
     )
 
 
@@ -134,7 +142,7 @@ def test_the_matrix_covers_every_route_and_verb():
     def normalise(template: str) -> str:
         path = template.split("?")[0]
         for name, placeholder in {"own_project": "projectId", "project": "projectId", "chat": "chatId",
-                                  "run": "runId", "key": "keyId"}.items():
+                                  "run": "runId", "key": "keyId", "mode": "name"}.items():
             path = path.replace("{" + name + "}", "{" + placeholder + "}")
         return path
 
