@@ -38,7 +38,8 @@ def is_planning(prepared: PreparedPrompt) -> bool:
     return SUBMIT_PLAN in prepared.allowed_tools
 
 
-def _reads(*, chat: Any, plan_id: str | None, run_id: str) -> tuple[list[str], dict[str, Any] | None]:
+def _plan_context(*, chat: Any, plan_id: str | None, run_id: str) -> tuple[list[str], dict[str, Any] | None]:
+    """The project's file paths; for a run of a plan, the plan (now tied to the run)."""
     from apps.plans.models import Plan
     from apps.plans.selectors import plan_payload
     from apps.projects.models import ProjectFile
@@ -55,7 +56,7 @@ def _reads(*, chat: Any, plan_id: str | None, run_id: str) -> tuple[list[str], d
 async def before_model(active: ActiveRun, ctx: RunContext, prepared: PreparedPrompt) -> None:
     if ctx.plan_id is None and not is_planning(prepared):
         return
-    files, plan = await run_db(_reads, chat=ctx.prompt_input.chat, plan_id=ctx.plan_id, run_id=active.run_id)
+    files, plan = await run_db(_plan_context, chat=ctx.prompt_input.chat, plan_id=ctx.plan_id, run_id=active.run_id)
     prepared.context["project_files"] = files
     if plan is not None:
         prepared.context["plan"] = plan

@@ -112,7 +112,8 @@ class PlanUpdateApi(APIView):
     def patch(self, request: Request, planId: str) -> Response:
         plan = plan_get(workspace=request_principal(request).workspace, plan_id=planId)
         body = request.data if isinstance(request.data, dict) else {}
-        # The service validates (field names like steps[2].files[0]); the serializer documents.
+        # The service validates, naming fields as ``steps[2].files[0]`` (the submit_plan tool
+        # shares it); the serializer above documents the body.
         plan = plan_update_steps(plan=plan, steps=body.get("steps"))
         return Response(_output(plan_get(workspace=request_principal(request).workspace, plan_id=plan.pk)))
 

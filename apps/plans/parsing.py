@@ -118,8 +118,10 @@ def safe_relative_path(value: str) -> str | None:
 
 def _looks_like_file(token: str, *, strict: bool) -> bool:
     """Strict (free text): a known extension, or a directory part and some extension."""
-    if not _PATH_CHARS.match(token) or token.endswith("/") or token.startswith("."):
-        return token.startswith(".") and "/" not in token[1:] and bool(re.match(r"^\.[\w.-]+$", token)) and not strict
+    if token.startswith("."):  # a dotfile (.env, .gitignore): only where a list says it is a file
+        return not strict and bool(re.match(r"^\.[\w.-]+$", token))
+    if not _PATH_CHARS.match(token) or token.endswith("/"):
+        return False
     name = token.rsplit("/", 1)[-1]
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else name.lower()
     if extension in _KNOWN_EXTENSIONS or name in ("Dockerfile", "Makefile", "Procfile"):

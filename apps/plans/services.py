@@ -226,18 +226,16 @@ def plan_settle(*, plan_id: Any, run_status: str) -> list[StepChange]:
         if plan is None:
             return []
         steps = list(PlanStep.objects.filter(plan=plan).order_by("index"))
-        changes = []
-        for step in steps:
-            if step.status not in (PlanStep.Status.PENDING, PlanStep.Status.RUNNING):
-                continue
+        open_steps = [s for s in steps if s.status in (PlanStep.Status.PENDING, PlanStep.Status.RUNNING)]
+        for step in open_steps:
             if run_status == "completed":
                 step.status = PlanStep.Status.DONE
             elif step.status == PlanStep.Status.RUNNING:
                 step.status = PlanStep.Status.FAILED
             else:
                 step.status = PlanStep.Status.SKIPPED
-            changes.append(StepChange(str(plan.pk), step.index, step.status))
-        PlanStep.objects.bulk_update([s for s in steps if any(c.index == s.index for c in changes)], ["status"])
+        PlanStep.objects.bulk_update(open_steps, ["status"])
+        changes = [StepChange(str(plan.pk), step.index, step.status) for step in open_steps]
         failed = run_status != "completed" or any(s.status == PlanStep.Status.FAILED for s in steps)
         plan.status = Plan.Status.FAILED if failed else Plan.Status.COMPLETED
         plan.save(update_fields=["status", "updated_at"])
@@ -271,13 +269,16 @@ class PlanRunClaim:
     chat: Chat
     plan: Plan
     prompt: str
+    attach_run_id: str | None = None  # a repeated clientMessageId: the run it already started
 
 
-def plan_run_claim(*, workspace: Any, project_id: Any, chat_id: Any, plan_id: Any = None) -> PlanRunClaim:
+def plan_run_claim(*, workspace: Any, project_id: Any, chat_id: Any, plan_id: Any = None,
+                   client_message_id: str | None = None) -> PlanRunClaim:
     """Claim the chat's plan (its latest, or ``plan_id``) for a run: it becomes ``running``.
 
     Checked before any provider call; the caller starts the run, or undoes the claim
-    (``plan_start_undo``) when starting fails.
+    (``plan_start_undo``) when starting fails. A ``client_message_id`` that already ran this
+    plan claims nothing: the claim names that run to attach to.
 
     Raises:
         NotFound: no such chat in the workspace's project, or no such plan in the chat.
@@ -299,6 +300,11 @@ def plan_run_claim(*, workspace: Any, project_id: Any, chat_id: Any, plan_id: An
         plan = plan_latest_for_chat(chat=chat)
     if plan is None:
         raise NotFound("Plan not found.")
+    if client_message_id:
+        earlier = Run.objects.filter(chat=chat, user_message__client_message_id=client_message_id,
+                                     user_message__parts__metadata__planId=str(plan.pk)).values_list("pk", flat=True)
+        if earlier:
+            return PlanRunClaim(chat, plan, "", attach_run_id=str(earlier[0]))
     _require_draft(plan, "run")
     if Run.objects.filter(chat=chat, status=Run.Status.RUNNING).exists():
         raise Conflict("The chat is answering another message; wait for it or stop it.", code="run_active")

@@ -14,19 +14,19 @@ from apps.core.auth import Principal
 from apps.core.errors import ValidationFailed
 from apps.engine import api as engine
 from apps.engine import validation as v
-from apps.engine.api import RunHandle, RunRequest
+from apps.engine.api import RunRequest
 from apps.streaming.dialects import native
 from apps.streaming.http import Call, stream_until_done_or_disconnect
 from apps.streaming.native import NativeEndpoint
 from apps.streaming.requests import native_run_request
 
 
-async def stream_run(call: Call, handle: RunHandle) -> None:
-    sub = await engine.subscribe(handle.run_id, 0)
-    await call.start_stream([(b"x-run-id", handle.run_id.encode()), (b"x-chat-id", handle.chat_id.encode())])
+async def stream_run(call: Call, run_id: str, chat_id: str) -> None:
+    sub = await engine.subscribe(run_id, 0)
+    await call.start_stream([(b"x-run-id", run_id.encode()), (b"x-chat-id", chat_id.encode())])
 
     async def cancel() -> None:
-        await engine.stop_run(handle.run_id, reason="client_closed")
+        await engine.stop_run(run_id, reason="client_closed")
 
     await stream_until_done_or_disconnect(call, sub, native.encode_sse, on_disconnect=cancel)
 
@@ -40,7 +40,8 @@ class PlanModeEndpoint(NativeEndpoint):
 
     async def handle(self, call: Call, principal: Principal, body: bytes) -> None:
         request = native_run_request(principal, call.kwargs["project_id"], call.json_body(body), mode="plan")
-        await stream_run(call, await engine.start_run(request))
+        handle = await engine.start_run(request)
+        await stream_run(call, handle.run_id, handle.chat_id)
 
 
 def _run_body(body: Any) -> dict[str, Any]:
@@ -58,7 +59,7 @@ class RunPlanEndpoint(NativeEndpoint):
     Switches the chat to build mode and sends the plan (the chat's latest, or ``planId``) as
     the next message; step status streams as ``plan.step {planId, index, status}``. A plan
     runs once: a plan that ran or runs, or a chat that is answering, is a 409 before any
-    provider call.
+    provider call — except a repeated ``clientMessageId``, which attaches to the run it started.
     """
 
     async def handle(self, call: Call, principal: Principal, body: bytes) -> None:
@@ -69,7 +70,10 @@ class RunPlanEndpoint(NativeEndpoint):
         client_message_id = v.client_message_id(data.get("clientMessageId"))
         claim = await database_sync_to_async(plan_run_claim)(
             workspace=principal.workspace, project_id=call.kwargs["project_id"], chat_id=call.kwargs["chat_id"],
-            plan_id=data.get("planId"))
+            plan_id=data.get("planId"), client_message_id=client_message_id)
+        if claim.attach_run_id is not None:  # a retry of a request that already started the run
+            await stream_run(call, claim.attach_run_id, str(claim.chat.pk))
+            return
         request = RunRequest(principal=principal, chat=claim.chat, text=claim.prompt, model=data.get("model"),
                              client_message_id=client_message_id, mode="build", plan_id=str(claim.plan.pk),
                              metadata={"planId": str(claim.plan.pk)})
@@ -79,4 +83,4 @@ class RunPlanEndpoint(NativeEndpoint):
             await database_sync_to_async(plan_start_undo)(plan=claim.plan)
             raise
         await database_sync_to_async(chat_update)(chat=claim.chat, mode="build")
-        await stream_run(call, handle)
+        await stream_run(call, handle.run_id, handle.chat_id)

@@ -186,3 +186,18 @@ async def test_missing_plans_bad_bodies_and_other_workspaces(asgi_server, tenant
     assert crossed.status == 404
     await plan.arefresh_from_db()
     assert plan.status == "draft" and fake_openai.requests == []
+
+
+async def test_a_repeated_client_message_id_attaches_to_the_run_it_started(asgi_server, tenant_async, fake_openai):
+    chat = await default_chat(tenant_async)
+    await make_plan(chat)
+    fake_openai.set_script(Script.from_text("Built it."))
+    first = await stream(asgi_server, tenant_async, run_path(tenant_async, chat),
+                         {"model": FAKE_MODEL, "clientMessageId": "run-1"})
+    calls, runs = len(fake_openai.requests), await Run.objects.acount()
+    again = await stream(asgi_server, tenant_async, run_path(tenant_async, chat),
+                         {"model": FAKE_MODEL, "clientMessageId": "run-1"})
+    assert again == first and len(fake_openai.requests) == calls and await Run.objects.acount() == runs
+    other = await post(asgi_server, tenant_async, run_path(tenant_async, chat),
+                       {"model": FAKE_MODEL, "clientMessageId": "run-2"})
+    assert other.status == 409
