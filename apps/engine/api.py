@@ -59,6 +59,7 @@ class RunRequest:
     # to one is handed back as ``tool.call`` (``client: true``) and ends the run, not executed.
     client_tools: list[ToolSpec] | None = None
     tool_choice: Any = None
+    plan_id: str | None = None  # the plan this run executes ("Run plan")
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,7 @@ async def start_run(request: RunRequest) -> RunHandle:
         temperature=request.temperature,
         max_tokens=opened.max_tokens,
         reasoning=request.reasoning,
+        plan_id=request.plan_id,
     )
     # A fresh context: the run must not inherit the request's (it outlives it).
     active.task = runtime.loop.create_task(

@@ -117,6 +117,28 @@ def chat_for_run(*, workspace_id: Any, ref: ChatRef) -> Chat:
     return _chat_from_row(row)
 
 
+def mode_check(*, workspace_id: Any, project_id: Any, mode: str) -> None:
+    """A per-message mode must be built in or a custom mode of the project (as ``chat_mode_validate``).
+
+    Raises:
+        ValidationFailed: (field ``mode``, code ``invalid_mode``). NotFound: no such project.
+    """
+    from apps.chats.models import BUILTIN_MODES
+    from apps.core.errors import ValidationFailed
+    from apps.projects.models import CustomMode
+
+    if mode in BUILTIN_MODES:
+        return
+    project = parse_uuid(project_id)
+    if project is not None and CustomMode.objects.filter(
+            project_id=project, project__workspace_id=workspace_id, name=mode).exists():
+        return
+    if project is None or not Project.objects.filter(workspace_id=workspace_id, pk=project).exists():
+        raise NotFound("Project not found.")
+    raise ValidationFailed(f"Unknown mode '{mode}': use build, plan, chat or a custom mode of this project.",
+                           field="mode", code="invalid_mode")
+
+
 def run_open(request: RunRequest, *, worker_id: str) -> OpenedRun:
     """Open the run ``request`` asks for (sync; one call on an engine DB thread).
 
@@ -152,6 +174,9 @@ def run_open(request: RunRequest, *, worker_id: str) -> OpenedRun:
     if request.doc_type:
         get_doc_type(request.doc_type)  # unknown → ValidationFailed before anything is written
     uploads = turn_uploads(request.attachments)  # a bad one → ValidationFailed before anything is written
+    if request.mode is not None:
+        mode_check(workspace_id=workspace_id, project_id=chat.project_id if chat else request.chat.project_id,
+                   mode=request.mode)
 
     input_estimate = estimate_tokens(request.text) + image_tokens(uploads) + 4000
     reserve = cost_for(model_info, input_estimate, max_tokens or model_info.max_output_tokens)

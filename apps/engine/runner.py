@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from apps.core.errors import ApplicationError
 from apps.engine import events as ev
-from apps.engine import store
+from apps.engine import plan_hooks, store
 from apps.engine.db import run_db, write_db
 from apps.engine.prompting import (
     HistoryTurn,
@@ -49,6 +49,7 @@ class RunContext:
     temperature: float | None = None
     max_tokens: int | None = None
     reasoning: bool = False
+    plan_id: str | None = None  # the plan this run executes ("Run plan"), see plan_hooks
 
 
 @dataclass
@@ -328,6 +329,7 @@ async def execute_run(
             progress.sources = prepared.sources
             active.emit(ev.RAG_SOURCES, {"sources": prepared.sources})
         await _compact(active, ctx, prepared)
+        await plan_hooks.before_model(active, ctx, prepared)
         messages = prepared.messages()
         progress.prompt_tokens_estimate = prepared.token_estimate()
         for _round in range(settings.ENGINE_MAX_TOOL_ROUNDS):
@@ -355,6 +357,7 @@ async def execute_run(
                 from apps.domain.selectors import domain_model_current
 
                 prepared.context["domain_model"] = await run_db(domain_model_current, chat=ctx.prompt_input.chat)
+        await plan_hooks.after_answer(active, ctx, prepared)
         if prepared.doc_type and active.text.strip():
             await run_db(_save_document, ctx=ctx, doc_type=prepared.doc_type, content=active.text)
     except asyncio.CancelledError:
@@ -376,6 +379,7 @@ async def execute_run(
     except Exception:
         logger.exception("run %s failed", active.run_id)
         outcome_status, error = "error", ("internal_error", "Blueprint failed while answering.", False)
+    await plan_hooks.settle(active, ctx, outcome_status)
     await _finish(active, ctx, progress, outcome_status, error)
 
 

@@ -8,6 +8,7 @@ from apps.projects.apis import (
     ProjectListApi,
     ProjectUpdateApi,
 )
+from apps.projects.apis_modes import ModeCreateApi, ModeDeleteApi, ModeDetailApi, ModeListApi, ModeUpdateApi
 
 urlpatterns = [
     path("projects", method_view(ProjectListApi, ProjectCreateApi), name="projects"),
@@ -16,4 +17,7 @@ urlpatterns = [
         method_view(ProjectDetailApi, ProjectUpdateApi, ProjectDeleteApi),
         name="project-detail",
     ),
+    path("projects/<str:projectId>/modes", method_view(ModeListApi, ModeCreateApi), name="project-modes"),
+    path("projects/<str:projectId>/modes/<str:name>", method_view(ModeDetailApi, ModeUpdateApi, ModeDeleteApi),
+         name="project-mode"),
 ]

@@ -113,6 +113,13 @@ class OfflineProvider:
         self._token_delay_ms = token_delay_ms
 
     async def stream(self, request: ProviderRequest) -> AsyncIterator[ProviderEvent]:
+        from apps.providers.offline_plans import plans_stream
+
+        planned = plans_stream(request, token_delay_ms=self._token_delay_ms)  # plan mode, plan runs
+        if planned is not None:
+            async for item in planned:
+                yield item
+            return
         turn = _with_images_note(self._plan(_without_attachment_notes(request)), request)
         delay_ms = self._token_delay_ms
         if delay_ms is None:

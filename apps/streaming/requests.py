@@ -21,8 +21,9 @@ def native_chat(principal: Principal, project_id: Any, chat_id: Any) -> Chat:
 
 
 def native_run_request(principal: Principal, project_id: Any, data: Any, *, mode: str | None = None) -> RunRequest:
-    """Validate the shape of a ``{chatId?, text, model?, temperature?, maxTokens?, attachments?,
-    clientMessageId?, enableDSL?, reasoning?}`` body, without the database.
+    """Validate the shape of a ``{chatId?, text, model?, mode?, temperature?, maxTokens?, attachments?,
+    clientMessageId?, enableDSL?, reasoning?}`` body, without the database. A ``mode`` argument
+    (plan mode's endpoint) wins over the body's.
 
     The engine looks the chat up (in the caller's workspace) when it starts the run.
     """
@@ -31,6 +32,11 @@ def native_run_request(principal: Principal, project_id: Any, data: Any, *, mode
     model = body.get("model")
     if model is not None and (not isinstance(model, str) or not model.strip()):
         raise ValidationFailed("model must be a non-empty string.", field="model")
+    if mode is None and body.get("mode") is not None:  # a per-message mode; the engine checks the name
+        mode = body["mode"]
+        if not isinstance(mode, str) or not mode.strip() or len(mode) > 50:
+            raise ValidationFailed("mode must be build, plan, chat or a custom mode's name.", field="mode",
+                                   code="invalid_mode")
     return RunRequest(
         principal=principal,
         chat=ChatRef(project_id=project_id, chat_id=body.get("chatId")),

@@ -9,6 +9,7 @@ from apps.streaming.chat_post import ChatPostEndpoint
 from apps.streaming.dslchat import ChatStreamEndpoint, DslChatSocketConsumer
 from apps.streaming.native import ChatSocketConsumer, ResumeEndpoint, SendMessageEndpoint, StopEndpoint
 from apps.streaming.openai_compat import ChatCompletionsEndpoint, ModelsEndpoint
+from apps.streaming.plans import PlanModeEndpoint, RunPlanEndpoint
 from apps.streaming.simplechat import ChatStopEndpoint, ReasonEndpoint, SimpleStreamEndpoint
 
 http_routes: list[Any] = [
@@ -33,6 +34,8 @@ http_routes: list[Any] = [
     path("v1/chat/completions", ChatCompletionsEndpoint()),  # type: ignore[arg-type]
     path("v1/models", ModelsEndpoint()),  # type: ignore[arg-type]
     path("v1/models/<path:model>", ModelsEndpoint()),  # type: ignore[arg-type]
+    path("api/plan/<str:project_id>", PlanModeEndpoint()),  # type: ignore[arg-type]
+    path("api/plan/<str:project_id>/<str:chat_id>/run", RunPlanEndpoint()),  # type: ignore[arg-type]
 ]
 websocket_routes: list[Any] = [
     path("api/chat/<str:project_id>/ws", ChatSocketConsumer.as_asgi()),

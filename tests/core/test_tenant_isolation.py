@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from apps.chats.attachments import AttachmentUpload, attachments_create
 from apps.chats.models import Chat, Message, Run
 from apps.core.models import ApiKey
-from apps.projects.models import Project
+from apps.projects.models import CustomMode, Project
 from tests.factories import RunEventFactory, RunFactory
 
 pytestmark = pytest.mark.django_db
@@ -48,6 +48,11 @@ SCOPED_ROUTES = [
     Route("GET", "/api/runs/{run}/events?after=1"),
     Route("DELETE", "/api/api-keys/{key}"),
     Route("GET", "/api/attachments/{attachment}"),
+    Route("GET", "/api/projects/{project}/modes"),
+    Route("POST", "/api/projects/{project}/modes", {"name": "planted"}),
+    Route("GET", "/api/projects/{project}/modes/{mode}"),
+    Route("PATCH", "/api/projects/{project}/modes/{mode}", {"systemPrompt": "hijacked"}),
+    Route("DELETE", "/api/projects/{project}/modes/{mode}"),
 ]
 COLLECTION_ROUTES = {("GET", "/api/projects"), ("POST", "/api/projects"), ("GET", "/api/api-keys"),
                      ("POST", "/api/api-keys"), ("GET", "/api/health")}
@@ -61,7 +66,9 @@ def world(tenant, other_tenant):
     RunEventFactory(run=run, seq=2)
     (attachment,) = attachments_create(chat=chat, message_id=None, uploads=[
         AttachmentUpload("image", "image/gif", b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", "dot.gif", 1, 1)])
+    CustomMode.objects.create(project=other_tenant.project, name="theirs")
     return {
+        "mode": "theirs",
         "project": other_tenant.project.pk, "chat": chat.pk, "run": run.pk, "key": other_tenant.api_key.pk,
         "attachment": attachment.pk,
         "own_project": tenant.project.pk,
@@ -83,6 +90,7 @@ def _snapshot(other_tenant) -> tuple:
         Message.objects.filter(chat__project__workspace=other_tenant.workspace).count(),
         Run.objects.filter(chat__project__workspace=other_tenant.workspace).count(),
         list(ApiKey.objects.filter(workspace=other_tenant.workspace).values_list("id", "revoked_at")),
+        list(CustomMode.objects.filter(project__workspace=other_tenant.workspace).values_list("name", "system_prompt")),
     )
 
 
@@ -140,7 +148,8 @@ def test_the_matrix_covers_every_route_and_verb():
     def normalise(template: str) -> str:
         path = template.split("?")[0]
         for name, placeholder in {"own_project": "projectId", "project": "projectId", "chat": "chatId",
-                                  "run": "runId", "key": "keyId", "attachment": "attachmentId"}.items():
+                                  "run": "runId", "key": "keyId", "attachment": "attachmentId",
+                                  "mode": "name"}.items():
             path = path.replace("{" + name + "}", "{" + placeholder + "}")
         return path
 
