@@ -8,6 +8,13 @@ from apps.projects.apis import (
     ProjectListApi,
     ProjectUpdateApi,
 )
+from apps.projects.apis_files import (
+    FileDeleteApi,
+    FileDetailApi,
+    FileListApi,
+    FilePutApi,
+    FileVersionListApi,
+)
 
 urlpatterns = [
     path("projects", method_view(ProjectListApi, ProjectCreateApi), name="projects"),
@@ -15,5 +22,16 @@ urlpatterns = [
         "projects/<str:projectId>",
         method_view(ProjectDetailApi, ProjectUpdateApi, ProjectDeleteApi),
         name="project-detail",
+    ),
+    path("projects/<str:projectId>/files", FileListApi.as_view(), name="project-files"),
+    path(
+        "projects/<str:projectId>/files/<path:path>",
+        method_view(FileDetailApi, FilePutApi, FileDeleteApi),
+        name="project-file",
+    ),
+    path(
+        "projects/<str:projectId>/file-versions/<path:path>",
+        FileVersionListApi.as_view(),
+        name="project-file-versions",
     ),
 ]
