@@ -200,12 +200,14 @@ def _search_documents(chat: Chat, args: dict[str, Any]) -> ToolOutcome:
 
 def _write_file(chat: Chat, args: dict[str, Any], source_message_id: str | None) -> ToolOutcome:
     from apps.chats.models import Run
+    from apps.core.selectors import parse_uuid
     from apps.projects.file_services import project_file_write
 
     path = safe_project_path(args.get("path"))
+    message_id = parse_uuid(source_message_id)
     run_id = (
-        Run.objects.filter(assistant_message_id=source_message_id).values_list("pk", flat=True).first()
-        if source_message_id
+        Run.objects.filter(assistant_message_id=message_id).values_list("pk", flat=True).first()
+        if message_id is not None
         else None
     )
     # The same service as REST and direct-save: versions, size limit, text only, no folder clash.
@@ -214,5 +216,5 @@ def _write_file(chat: Chat, args: dict[str, Any], source_message_id: str | None)
     )
     return ToolOutcome(
         {"path": file.path, "version": file.version, "created": file.version == 1},
-        [("file.updated", {"path": file.path, "version": file.version})],
+        [("file.updated", {"path": file.path, "version": file.version, "source": "tool"})],
     )

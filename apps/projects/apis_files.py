@@ -138,7 +138,7 @@ class FileDetailApi(APIView):
         currentVersion = serializers.IntegerField(source="file.version")
         size = serializers.IntegerField()
         sha256 = serializers.CharField()
-        source = serializers.CharField()
+        source = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.source
         createdAt = serializers.DateTimeField(source="created_at")
         content = serializers.CharField()
 
@@ -250,7 +250,7 @@ class FileVersionListApi(APIView):
             version = serializers.IntegerField()
             size = serializers.IntegerField()
             sha256 = serializers.CharField()
-            source = serializers.CharField()
+            source = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.source
             authorId = serializers.IntegerField(source="author_id", allow_null=True)
             runId = serializers.UUIDField(source="run_id", allow_null=True)
             createdAt = serializers.DateTimeField(source="created_at")

@@ -6,12 +6,15 @@ path, text only, size, version check, no file that is also a folder — hold for
 from __future__ import annotations
 
 import hashlib
+import uuid
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from django.conf import settings
 from django.db import transaction
 
 from apps.core.errors import ApplicationError, Conflict, NotFound, ValidationFailed
+from apps.projects.direct_save.apply import DirectSaveError, Patch, apply_patches, file_kind
 from apps.projects.models import Project, ProjectFile, ProjectFileVersion
 from apps.projects.paths import project_path_normalise, project_path_parents
 
@@ -134,7 +137,7 @@ def project_file_write(
     create_only: bool = False,
     must_exist: bool = False,
     author: Any = None,
-    run_id: object = None,
+    run_id: uuid.UUID | str | None = None,
 ) -> ProjectFile:
     """Create or replace one text file; its new state is also stored as a version.
 
@@ -199,3 +202,56 @@ def project_file_delete(*, project: Project, path: object, expected_version: int
         raise NotFound("File not found.")
     _check_version(file, path=normalised, expected_version=expected_version, create_only=False)
     file.delete()
+
+
+class DirectSaveFailed(ApplicationError):
+    """A patch could not be applied (422); ``index``/``selector``/``field`` name the culprit."""
+
+    status = 422
+
+
+_FIELD_OF_CODE = {
+    "invalid_selector": "selector", "no_match": "selector", "ambiguous_match": "selector",
+    "invalid_property": "property", "expression_attribute": "property", "not_plain_text": "property",
+    "invalid_value": "value", "edit_breaks_file": "value",
+}
+
+
+@transaction.atomic
+def project_file_direct_save(
+    *,
+    project: Project,
+    path: object,
+    patches: Sequence[Patch],
+    expected_version: int | None = None,
+    author: Any = None,
+) -> ProjectFile:
+    """Apply AST-based patches to an HTML/JSX/TSX file; the result is a new ``direct_save`` version.
+
+    Returns:
+        The file at its new version.
+    Raises:
+        InvalidPath: a bad path. NotFound: no such file.
+        VersionConflict: the file is not at ``expected_version``.
+        DirectSaveFailed: unsupported type, the file does not parse, or a patch cannot be
+            applied (no match, several matches, an expression-valued attribute, …). Nothing written.
+    """
+    normalised = project_path_normalise(path, field="filePath")
+    Project.objects.select_for_update().filter(pk=project.pk).values_list("pk", flat=True).first()
+    file = ProjectFile.objects.filter(project=project, path=normalised).first()
+    if file is None:
+        raise NotFound("File not found.", extra={"field": "filePath"})
+    _check_version(file, path=normalised, expected_version=expected_version, create_only=False)
+    try:
+        content = apply_patches(file.content, kind=file_kind(normalised), patches=patches)
+    except DirectSaveError as exc:
+        field = f"patches[{exc.index}].{_FIELD_OF_CODE.get(exc.code, 'selector')}" if exc.index is not None \
+            else "filePath"
+        extra: dict[str, Any] = {"field": field}
+        if exc.index is not None:
+            extra.update(index=exc.index, selector=exc.selector)
+        raise DirectSaveFailed(exc.message, code=exc.code, extra=extra) from exc
+    return project_file_write(
+        project=project, path=normalised, content=content, source="direct_save",
+        expected_version=file.version, author=author,
+    )

@@ -8,6 +8,7 @@ from apps.projects.apis import (
     ProjectListApi,
     ProjectUpdateApi,
 )
+from apps.projects.apis_direct_save import DirectSaveApi
 from apps.projects.apis_files import (
     FileDeleteApi,
     FileDetailApi,
@@ -34,4 +35,5 @@ urlpatterns = [
         FileVersionListApi.as_view(),
         name="project-file-versions",
     ),
+    path("direct-save/<str:projectId>", DirectSaveApi.as_view(), name="direct-save"),
 ]

@@ -223,8 +223,8 @@ def _edit_style(element: Element, key: str, value: str, source: bytes) -> Edit:
             member_value = member.child_by_field_name("value")
             return Edit(member_value.start_byte, member_value.end_byte, _js_string(value).encode("utf-8"))
     if members:
-        return Edit(members[-1].end_byte, members[-1].end_byte, f", {pair}".encode("utf-8"))
+        return Edit(members[-1].end_byte, members[-1].end_byte, f", {pair}".encode())
     inside = expression.start_byte + 1
     if source[inside:expression.end_byte - 1].strip():  # only comments: keep them
-        return Edit(inside, inside, f" {pair},".encode("utf-8"))
-    return Edit(inside, expression.end_byte - 1, f" {pair} ".encode("utf-8"))
+        return Edit(inside, inside, f" {pair},".encode())
+    return Edit(inside, expression.end_byte - 1, f" {pair} ".encode())
