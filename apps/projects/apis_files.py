@@ -224,9 +224,10 @@ class FilePutApi(APIView):
         unknown = sorted(set(body) - {"content", "expectedVersion"})
         if unknown:
             raise ValidationFailed(f"{unknown[0]}: unknown field", field=unknown[0])
-        data = self.InputSerializer(data=body)
-        data.is_valid(raise_exception=True)
-        return data.validated_data["content"], data.validated_data.get("expectedVersion")
+        if "content" not in body:
+            raise ValidationFailed("content is required", field="content")
+        # Checked by the service (string, text, size), not coerced: 5 is not the text "5".
+        return body["content"], body.get("expectedVersion")
 
 
 class FileDeleteApi(APIView):
