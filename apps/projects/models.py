@@ -75,9 +75,9 @@ class ProjectFileVersion(models.Model):
     """One stored state of a project file; every write adds one, so history stays readable."""
 
     class Source(models.TextChoices):
-        API = "api"
-        TOOL = "tool"
-        DIRECT_SAVE = "direct_save"
+        API = "api", "REST API"
+        TOOL = "tool", "model tool call"
+        DIRECT_SAVE = "direct_save", "direct-save"
 
     id = models.BigAutoField(primary_key=True)
     file = models.ForeignKey(ProjectFile, on_delete=models.CASCADE, related_name="versions")

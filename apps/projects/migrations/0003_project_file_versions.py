@@ -46,7 +46,7 @@ class Migration(migrations.Migration):
                 ('content', models.TextField(blank=True)),
                 ('size', models.PositiveIntegerField(default=0)),
                 ('sha256', models.CharField(max_length=64)),
-                ('source', models.CharField(choices=[('api', 'Api'), ('tool', 'Tool'), ('direct_save', 'Direct Save')], max_length=20)),
+                ('source', models.CharField(choices=[('api', 'REST API'), ('tool', 'model tool call'), ('direct_save', 'direct-save')], max_length=20)),
                 ('run_id', models.UUIDField(blank=True, null=True)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('author', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
