@@ -13,7 +13,8 @@ from rest_framework.test import APIClient
 
 from apps.chats.models import Chat, Message, Run
 from apps.core.models import ApiKey
-from apps.projects.models import Project
+from apps.projects.file_services import project_file_write
+from apps.projects.models import Project, ProjectFile
 from tests.factories import RunEventFactory, RunFactory
 
 pytestmark = pytest.mark.django_db
@@ -46,6 +47,13 @@ SCOPED_ROUTES = [
     Route("GET", "/api/runs/{run}/events"),
     Route("GET", "/api/runs/{run}/events?after=1"),
     Route("DELETE", "/api/api-keys/{key}"),
+    Route("GET", "/api/projects/{project}/files"),
+    Route("GET", "/api/projects/{project}/files/{path}"),
+    Route("PUT", "/api/projects/{project}/files/{path}", {"content": "planted"}),
+    Route("DELETE", "/api/projects/{project}/files/{path}"),
+    Route("GET", "/api/projects/{project}/file-versions/{path}"),
+    Route("POST", "/api/direct-save/{project}",
+          {"filePath": "{path}", "patches": [{"selector": "h1", "property": "text", "value": "planted"}]}),
 ]
 COLLECTION_ROUTES = {("GET", "/api/projects"), ("POST", "/api/projects"), ("GET", "/api/api-keys"),
                      ("POST", "/api/api-keys"), ("GET", "/api/health")}
@@ -57,8 +65,11 @@ def world(tenant, other_tenant):
     run = RunFactory(chat=chat)
     RunEventFactory(run=run, seq=1, type="run.started")
     RunEventFactory(run=run, seq=2)
+    file = project_file_write(project=other_tenant.project, path="src/App.tsx", source="api",
+                              content="export const App = () => <h1>Theirs</h1>;\n")
     return {
         "project": other_tenant.project.pk, "chat": chat.pk, "run": run.pk, "key": other_tenant.api_key.pk,
+        "path": file.path,
         "own_project": tenant.project.pk,
         "own_chat": Chat.objects.get(project=tenant.project, is_default=True).pk,
     }
@@ -66,7 +77,8 @@ def world(tenant, other_tenant):
 
 def _call(client: APIClient, route: Route, ids: dict) -> tuple[int, object]:
     url = route.template.format(**ids)
-    response = getattr(client, route.method.lower())(url, route.body, format="json")
+    body = {**route.body, "filePath": ids["path"]} if route.body and "filePath" in route.body else route.body
+    response = getattr(client, route.method.lower())(url, body, format="json")
     return response.status_code, (response.json() if response.content else None)
 
 
@@ -77,6 +89,7 @@ def _snapshot(other_tenant) -> tuple:
         Message.objects.filter(chat__project__workspace=other_tenant.workspace).count(),
         Run.objects.filter(chat__project__workspace=other_tenant.workspace).count(),
         list(ApiKey.objects.filter(workspace=other_tenant.workspace).values_list("id", "revoked_at")),
+        list(ProjectFile.objects.filter(project__workspace=other_tenant.workspace).values_list("path", "version")),
     )
 
 
@@ -123,7 +136,7 @@ def _served_routes() -> set[tuple[str, str]]:
     for pattern in [*core_urls, *project_urls, *chat_urls]:
         assert isinstance(pattern, URLPattern)
         view_class = pattern.callback.cls  # type: ignore[attr-defined]
-        route = "/api/" + str(pattern.pattern).replace("<str:", "{").replace(">", "}")
+        route = "/api/" + str(pattern.pattern).replace("<str:", "{").replace("<path:", "{").replace(">", "}")
         for method in ("get", "post", "put", "patch", "delete"):
             if hasattr(view_class, method):
                 served.add((method.upper(), route))
