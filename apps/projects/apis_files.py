@@ -10,6 +10,8 @@ import json
 import re
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -207,10 +209,15 @@ class FilePutApi(APIView):
         # JSON escapes can take up to 6 bytes per byte of content; refuse before reading.
         if length > (limit * 6 + 4096 if is_json else limit):
             raise FileTooLarge(length, limit)
-        if not is_json:
-            return project_file_decode(request.body), None
         try:
-            body = json.loads(request.body or b"null")
+            raw = request.body
+        except RequestDataTooBig as exc:  # Django's own cap, when set below ours
+            cap = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
+            raise FileTooLarge(length, cap, "DATA_UPLOAD_MAX_MEMORY_SIZE") from exc
+        if not is_json:
+            return project_file_decode(raw), None
+        try:
+            body = json.loads(raw or b"null")
         except ValueError as exc:
             raise ValidationFailed(f"Malformed JSON body: {exc}", code="malformed_json") from exc
         if not isinstance(body, dict):

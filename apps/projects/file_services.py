@@ -26,10 +26,9 @@ class FileTooLarge(ApplicationError):
     status = 413
     code = "file_too_large"
 
-    def __init__(self, size: int, limit: int) -> None:
+    def __init__(self, size: int, limit: int, setting: str = "PROJECT_FILE_MAX_BYTES") -> None:
         super().__init__(
-            f"content is {size} bytes; the limit for a project file is {limit} bytes "
-            "(PROJECT_FILE_MAX_BYTES)",
+            f"content is {size} bytes; the limit for a project file is {limit} bytes ({setting})",
             extra={"field": "content", "limit": limit, "size": size},
         )
 

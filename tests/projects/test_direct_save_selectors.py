@@ -76,6 +76,7 @@ def texts(elements, source: bytes) -> list[str]:
         ("section:nth-of-type(2) h2", 1),
         ("p", 4),  # HTML tags are case-insensitive
         ("[data-role=Hero]", 1),
+        ("[DATA-Role=Hero]", 1),  # so are attribute names
         ("[data-role=hero]", 0),  # values are not
         ("[class=card]", 1),
         ("main section.x", 0),

@@ -153,6 +153,16 @@ def test_size_limit_is_a_413_naming_the_limit(tenant, settings):
     assert put(tenant, "big.txt", "x" * 100).status_code == 201
 
 
+def test_djangos_own_body_cap_is_also_a_413(tenant, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 50
+    response = tenant.client.put(files_url(tenant, "big.txt"), data=b"x" * 80, content_type="text/plain")
+    assert response.status_code == 413
+    error = response.json()["error"]
+    assert error["code"] == "file_too_large" and error["limit"] == 50
+    assert "(DATA_UPLOAD_MAX_MEMORY_SIZE)" in error["message"]
+    assert not ProjectFile.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("path", "field"),
     [

@@ -27,8 +27,13 @@ _ATTRIBUTE_NAME = re.compile(r"^[A-Za-z_:@][-A-Za-z0-9_:.@]*$")
 
 
 @cache
+def _language() -> tree_sitter.Language:
+    return tree_sitter.Language(tree_sitter_html.language())
+
+
 def _parser() -> tree_sitter.Parser:
-    return tree_sitter.Parser(tree_sitter.Language(tree_sitter_html.language()))
+    # A parser per call: parsers are cheap and not safe to share between request threads.
+    return tree_sitter.Parser(_language())
 
 
 def parse(source: bytes) -> list[Element]:

@@ -36,8 +36,13 @@ _TEXT_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "{": "&#123;", "}": "&#
 
 
 @cache
+def _language() -> tree_sitter.Language:
+    return tree_sitter.Language(tree_sitter_typescript.language_tsx())
+
+
 def _parser() -> tree_sitter.Parser:
-    return tree_sitter.Parser(tree_sitter.Language(tree_sitter_typescript.language_tsx()))
+    # A parser per call: parsers are cheap and not safe to share between request threads.
+    return tree_sitter.Parser(_language())
 
 
 def parse(source: bytes) -> list[Element]:

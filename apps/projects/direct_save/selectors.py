@@ -214,7 +214,9 @@ def compound_matches(compound: Compound, element: Element) -> bool:
         if any(cls not in present for cls in compound.classes):
             return False
     for test in compound.attrs:
-        names = ("class", "className") if test.name in ("class", "className") else (test.name,)
+        # HTML attribute names are case-insensitive (stored lower-case); JSX props are not.
+        name = test.name if element.case_sensitive_tag else test.name.lower()
+        names = ("class", "className") if name in ("class", "classname") else (name,)
         if not any(element.has_attribute(n) for n in names):
             return False
         if test.value is not None and all(element.attribute(n) != test.value for n in names):
