@@ -74,8 +74,8 @@ def expected_version_of(request: Request, body_value: object = None) -> tuple[in
 
     ``expectedVersion: 0`` means "must not exist yet", like ``If-None-Match: *``.
     """
-    header = parse_version(request.headers.get("If-Match"), field="If-Match") \
-        if request.headers.get("If-Match", "").strip() != "*" else None
+    if_match = request.headers.get("If-Match", "").strip()
+    header = parse_version(if_match, field="If-Match") if if_match != "*" else None
     create_only = request.headers.get("If-None-Match", "").strip() == "*"
     candidates = [
         v for v in (

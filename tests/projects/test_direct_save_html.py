@@ -116,3 +116,31 @@ def test_other_files_are_not_supported(path):
     with pytest.raises(DirectSaveError) as caught:
         file_kind(path)
     assert caught.value.code == "unsupported_file_type"
+
+
+@pytest.mark.parametrize("prop", ["data-qa", "className", "style.color", "text"])
+def test_every_element_takes_an_edit_inside_itself_or_a_clear_refusal(prop):
+    from apps.projects.direct_save.common import PatchRefused
+
+    source = PAGE.encode()
+    elements = html.parse(source)
+    edited = refused = 0
+    for index in range(len(elements)):
+        element = html.parse(source)[index]
+        try:
+            change = html.edit(element, prop, "Wert ✓ \"q\" <x> & 'y'", source)
+        except PatchRefused as exc:
+            assert exc.code == "not_plain_text" and exc.message
+            refused += 1
+            continue
+        node = element.node
+        assert node.start_byte <= change.start <= change.end <= node.end_byte
+        new = source[:change.start] + change.text + source[change.end:]
+        assert new[:node.start_byte] == source[:node.start_byte]
+        assert new[len(new) - (len(source) - node.end_byte):] == source[node.end_byte:]
+        after = html.parse(new)
+        assert [e.tag for e in after] == [e.tag for e in elements]
+        if prop == "data-qa":
+            assert after[index].attribute("data-qa") == "Wert ✓ \"q\" <x> & 'y'"
+        edited += 1
+    assert edited >= 3 and edited + refused == len(elements)

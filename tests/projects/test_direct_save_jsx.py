@@ -213,3 +213,34 @@ def test_empty_style_object_with_only_a_comment():
     source = "export const A = () => <div style={{ /* later */ }}>x</div>;\n"
     new = patched(source, "jsx", "div", "style.color", "red")
     assert new == 'export const A = () => <div style={{ color: "red", /* later */ }}>x</div>;\n'
+
+
+@pytest.mark.parametrize("prop", ["data-qa", "className", "style.color", "text"])
+def test_every_element_takes_an_edit_inside_itself_or_a_clear_refusal(prop):
+    """For each element of the component: either a refusal, or one edit inside the element whose
+    result still parses and leaves every byte outside the element as it was."""
+    from apps.projects.direct_save.common import PatchRefused
+
+    source = HERO.encode()
+    elements = jsx.parse(source)
+    edited = refused = 0
+    for index in range(len(elements)):
+        element = jsx.parse(source)[index]
+        try:
+            value = "Wert ✓ \"q\"" + ("" if prop.startswith("style.") else " {x} <y> & 'z'")
+            change = jsx.edit(element, prop, value, source)
+        except PatchRefused as exc:
+            assert exc.code in ("not_plain_text", "expression_attribute") and exc.message
+            refused += 1
+            continue
+        node = element.node
+        assert node.start_byte <= change.start <= change.end <= node.end_byte
+        new = source[:change.start] + change.text + source[change.end:]
+        assert new[:node.start_byte] == source[:node.start_byte]
+        assert new[len(new) - (len(source) - node.end_byte):] == source[node.end_byte:]
+        after = jsx.parse(new)  # still parses, same elements
+        assert [e.tag for e in after] == [e.tag for e in elements]
+        if prop == "data-qa":
+            assert after[index].attribute("data-qa") == value
+        edited += 1
+    assert edited >= 3 and edited + refused == len(elements)

@@ -51,7 +51,7 @@ def parse(source: bytes) -> list[Element]:
 
 
 def _start_tag(node: Any) -> Any:
-    return next(c for c in node.children if c.type in ("start_tag", "self_closing_tag"))
+    return next((c for c in node.children if c.type in ("start_tag", "self_closing_tag")), None)
 
 
 def _collect(node: Any, parent: Element | None, source: bytes, out: list[Element]) -> None:
@@ -60,7 +60,10 @@ def _collect(node: Any, parent: Element | None, source: bytes, out: list[Element
             _collect(child, parent, source, out)
             continue
         tag = _start_tag(child)
-        name = next(c for c in tag.named_children if c.type == "tag_name")
+        name = next((c for c in tag.named_children if c.type == "tag_name"), None) if tag is not None else None
+        if name is None:  # not a complete element: nothing a selector could name
+            _collect(child, parent, source, out)
+            continue
         element = Element(
             tag=text_of(source, name), attributes=_attributes(tag, source), parent=parent, node=child,
             case_sensitive_tag=False,
