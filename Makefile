@@ -8,7 +8,7 @@ PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint bench bench-quick db-stop venv deps node clean
+.PHONY: run test lint bench bench-quick db-stop venv deps node clean peer-venv
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,14 @@ bench: deps
 
 bench-quick: deps
 	$(PY) bench/history.py --quick
+
+# LiteLLM's proxy for bench/peer_litellm.py, in a virtualenv of its own.
+.venv-peer/.installed: bench/requirements-peer.txt
+	$(PYTHON) -m venv .venv-peer
+	.venv-peer/bin/python -m pip install -q -r bench/requirements-peer.txt
+	touch $@
+
+peer-venv: .venv-peer/.installed
 
 db-stop: venv
 	$(PY) -c "from config.embedded_db import stop; stop('$${EMBEDDED_PG_DATA:-var/pgdata}')"

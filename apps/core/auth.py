@@ -8,6 +8,7 @@ scope as ``scope["principal"]``.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import time
 from datetime import timedelta
@@ -16,13 +17,16 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.db import InterfaceError, OperationalError, close_old_connections
 from django.utils import timezone
 from rest_framework import authentication
 from rest_framework.request import Request
 
-from apps.core.errors import AuthenticationFailed
+from apps.core.errors import AuthenticationFailed, ServiceUnavailable
 from apps.core.models import ApiKey, Membership
 from apps.core.principal import Principal
+
+logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "bp_"
 DISPLAY_PREFIX_LENGTH = 11
@@ -169,6 +173,19 @@ def scope_api_key(scope: dict[str, Any]) -> str | None:
     return extract_api_key({k.decode("latin1").lower(): v.decode("latin1") for k, v in scope.get("headers", [])})
 
 
+def _resolve_api_key_pooled(raw: str) -> Principal:
+    """``resolve_api_key`` on a sound connection, handed back to the pool afterwards.
+
+    Channels routes get no request_started/finished signals, so nothing else would notice
+    a connection broken by a database restart: it would fail every later lookup.
+    """
+    close_old_connections()
+    try:
+        return resolve_api_key(raw)
+    finally:
+        close_old_connections()
+
+
 class PrincipalMiddleware:
     """ASGI middleware for Channels routes: sets ``scope["principal"]`` (or None).
 
@@ -191,9 +208,12 @@ class PrincipalMiddleware:
             return await self.with_session(scope, receive, send)
         scope = {**scope, "principal": None, "auth_error": None}
         try:
-            scope["principal"] = cached_api_key(raw) or await sync_to_async(resolve_api_key)(raw)
+            scope["principal"] = cached_api_key(raw) or await sync_to_async(_resolve_api_key_pooled)(raw)
         except AuthenticationFailed as exc:
             scope["auth_error"] = exc
+        except (OperationalError, InterfaceError):
+            logger.warning("API key lookup failed: the database is unreachable", exc_info=True)
+            scope["auth_error"] = ServiceUnavailable()
         return await self.inner(scope, receive, send)
 
     async def _session_principal(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:

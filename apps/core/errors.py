@@ -83,6 +83,17 @@ class NoProvider(ApplicationError):
     code = "no_provider"
 
 
+class ServiceUnavailable(ApplicationError):
+    """Blueprint's own storage is unreachable for a moment (e.g. the database restarting)."""
+
+    status = 503
+    code = "service_unavailable"
+    retry = True
+
+    def __init__(self, message: str = "The service is briefly unavailable; retry in a few seconds.") -> None:
+        super().__init__(message, extra={"retryAfter": 2})
+
+
 class ModelUnavailable(ApplicationError):
     status = 503
     code = "model_unavailable"

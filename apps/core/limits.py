@@ -43,6 +43,30 @@ def credit_settle(*, workspace_id: object, reserved: Decimal, actual: Decimal) -
         )
 
 
+def credit_settle_within_limit(*, workspace_id: object, reserved: Decimal, actual: Decimal) -> Decimal:
+    """Replace a reservation by the real cost, never taking ``credit_used`` past the limit.
+
+    The reservation is an estimate; when the provider reports more than it covered and the
+    workspace has no headroom left, the excess is not charged: the limit is a hard cap.
+
+    Returns:
+        What was charged (``actual``, or less at the limit).
+    """
+    workspaces = Workspace._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH w AS (SELECT credit_used - %(reserved)s AS others, credit_limit FROM {workspaces}
+                          WHERE id = %(ws)s FOR UPDATE),
+                c AS (SELECT CASE WHEN credit_limit IS NULL THEN %(actual)s
+                                  ELSE LEAST(%(actual)s, GREATEST(credit_limit - others, 0)) END AS charged FROM w)
+                UPDATE {workspaces} SET credit_used = credit_used - %(reserved)s + c.charged
+                FROM c WHERE id = %(ws)s RETURNING c.charged""",
+            {"reserved": reserved, "actual": max(actual, Decimal("0")), "ws": str(workspace_id)},
+        )
+        row = cursor.fetchone()
+    return Decimal(row[0]) if row else Decimal("0")
+
+
 @dataclass(frozen=True)
 class Quota:
     """One request counted against ``rate_key`` and ``amount`` of the workspace's credit reserved.

@@ -378,10 +378,16 @@ def _settle_credit(*, ctx: RunContext, actual: Decimal) -> None:
 
 
 def _record_end(*, active: ActiveRun, ctx: RunContext, events: list[ev.Event], outcome: store.RunOutcome) -> None:
-    """One commit: the last events, the final statuses and the credit settlement."""
+    """One commit: the credit settlement, the last events and the final statuses (cost = what was charged)."""
+    from apps.core.limits import credit_settle_within_limit
+
     with transaction.atomic():
+        charged = credit_settle_within_limit(workspace_id=ctx.workspace_id, reserved=ctx.reserved_credit,
+                                             actual=outcome.cost)
+        if charged != outcome.cost:
+            outcome.parts["uncharged"] = str(outcome.cost - charged)
+            outcome.cost = charged
         store.run_finish(run_id=active.run_id, message_id=active.message_id, events=events, outcome=outcome)
-        _settle_credit(ctx=ctx, actual=outcome.cost)
 
 
 async def _finish(

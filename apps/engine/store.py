@@ -112,7 +112,7 @@ user_message AS (
                       error_message, provider_request_id, worker_id, stop_requested, last_seq, input_tokens,
                       output_tokens, cost, heartbeat_at, started_at, finished_at)
     SELECT %(run_id)s, chat_id, %(user_id)s, %(assistant_id)s, '{Run.Status.RUNNING}', %(model)s, %(provider)s,
-           '', '', '', %(worker_id)s, false, 1, 0, 0, 0, %(now)s, %(now)s, NULL
+           '', '', '', %(worker_id)s, false, 1, 0, 0, %(reserved)s, %(now)s, %(now)s, NULL
     FROM assistant_message
     RETURNING id, chat_id
 ), started AS (
@@ -168,6 +168,8 @@ def run_begin(
         "provider": provider,
         "worker_id": worker_id,
         "now": now,
+        # While it runs, a run's cost is the credit reserved for it (the reaper gives it back).
+        "reserved": quota.amount if quota is not None else Decimal("0"),
         "after": now + timedelta(microseconds=1),
         "started": json.dumps({"userMessageId": str(user_id), "assistantMessageId": str(assistant_id),
                                "model": model, "provider": provider}),
@@ -353,13 +355,15 @@ def runs_reap_stale(*, stale_after_s: float) -> list[Event]:
     Returns:
         The terminal events written, one per reaped run.
     """
+    from apps.core.limits import credit_settle
+
     reaped: list[Event] = []
     cutoff = timezone.now() - timedelta(seconds=stale_after_s)
     with transaction.atomic():
         runs = list(
-            Run.objects.select_for_update(skip_locked=True).filter(status=Run.Status.RUNNING, heartbeat_at__lt=cutoff)[
-                :100
-            ]
+            Run.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("chat__project")
+            .filter(status=Run.Status.RUNNING, heartbeat_at__lt=cutoff)[:100]
         )
         for run in runs:
             last = RunEvent.objects.filter(run=run).order_by("-seq").values_list("seq", flat=True).first() or 0
@@ -375,12 +379,16 @@ def runs_reap_stale(*, stale_after_s: float) -> list[Event]:
             if message is not None and len(partial) > len(message.content):
                 fields["content"] = partial
             Message.objects.filter(pk=message_id).update(**fields)
+            # The worker died holding the run's credit reservation: give it back. An answer
+            # cut short by our own failure is not billed.
+            credit_settle(workspace_id=run.chat.project.workspace_id, reserved=run.cost, actual=Decimal("0"))
             Run.objects.filter(pk=run.pk).update(
                 status=Run.Status.INTERRUPTED,
                 finished_at=timezone.now(),
                 last_seq=last + 1,
                 error_code="interrupted",
                 error_message=INTERRUPTED_MESSAGE,
+                cost=Decimal("0"),
             )
             reaped.append(ev.envelope(seq=last + 1, run_id=str(run.pk), chat_id=str(run.chat_id), type=ev.ERROR,
                                       payload=payload))

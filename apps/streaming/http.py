@@ -15,9 +15,10 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 from apps.core.auth import Principal
-from apps.core.errors import ApplicationError, AuthenticationFailed, ValidationFailed
+from apps.core.errors import ApplicationError, AuthenticationFailed, ServiceUnavailable, ValidationFailed
 from apps.engine.events import Event
 from apps.engine.subscription import Subscription
 
@@ -244,6 +245,9 @@ class Endpoint:
                 raise
         except ApplicationError as exc:
             await self._send_error(call, exc)
+        except (OperationalError, InterfaceError):
+            logger.warning("streaming endpoint: the database is unreachable", exc_info=True)
+            await self._send_error(call, ServiceUnavailable())
         except Exception:
             logger.exception("streaming endpoint failed")
             await self._send_error(

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections import deque
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
@@ -88,6 +89,7 @@ class RecordedRequest:
     body: Any
     disconnected: bool = False  # the client went away before the response ended
     completed: bool = False  # the whole response was sent
+    received_at: float = field(default_factory=time.time)  # when the request arrived (epoch seconds)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -10,24 +10,22 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from apps.chats.models import Message, Run
 from tests.engine.conftest import default_chat, text_script
 from tests.fakes.openai_server import FakeOpenAI
+from tests.invariants import check_runs
 from tests.streaming.conftest import read_sse
+from tests.workers import Worker, spawn_worker, stop_workers, wait_healthy
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis]
-ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = "redis://127.0.0.1:6379/7"
 
 
@@ -46,19 +44,6 @@ def _need_redis() -> None:
         if os.environ.get("CI"):
             pytest.fail("Redis is not running on 127.0.0.1:6379 (scripts/ensure-redis.sh starts it)")
         pytest.skip("Redis is not running on 127.0.0.1:6379")
-
-
-@dataclass
-class Worker:
-    name: str
-    url: str
-    process: subprocess.Popen[bytes]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -89,42 +74,14 @@ async def workers(transactional_db: Any, fake_upstream: FakeOpenAI) -> AsyncIter
         "RATE_LIMIT_PER_MINUTE": "1000",
     }
     env.pop("DATABASE_URL", None)
-    started: dict[str, Worker] = {}
-    for name in ("A", "B"):
-        port = _free_port()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        started[name] = Worker(name, f"http://127.0.0.1:{port}", process)
+    started = {name: spawn_worker(name, env) for name in ("A", "B")}
     try:
         async with aiohttp.ClientSession() as session:
             for worker in started.values():
-                await _wait_healthy(session, worker)
+                await wait_healthy(session, worker)
         yield started
     finally:
-        for worker in started.values():
-            if worker.process.poll() is None:
-                worker.process.terminate()
-        for worker in started.values():
-            try:
-                worker.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                worker.process.kill()
-
-
-async def _wait_healthy(session: aiohttp.ClientSession, worker: Worker) -> None:
-    async with asyncio.timeout(60):
-        while True:
-            if worker.process.poll() is not None:
-                raise RuntimeError(f"worker {worker.name} exited with {worker.process.returncode}")
-            try:
-                async with session.get(f"{worker.url}/api/health") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)  # polling until the server listens, with a deadline
+        stop_workers(list(started.values()))
 
 
 def _headers(tenant: Any, **extra: str) -> dict[str, str]:
@@ -166,6 +123,8 @@ async def test_run_started_on_a_is_stopped_and_resumed_through_b(workers, tenant
     assert run.status == "stopped"
     streamed = "".join(e["delta"] for e in replay if e["type"] == "assistant.message_delta")
     assert (await Message.objects.aget(pk=run.assistant_message_id)).content == streamed
+    verdict = await sync_to_async(check_runs)([run_id], received={run_id: streamed})
+    assert verdict.ok, verdict.summary()
 
 
 async def test_a_killed_worker_leaves_its_run_interrupted_with_partial_text(workers, tenant_async, fake_upstream):
@@ -190,6 +149,8 @@ async def test_a_killed_worker_leaves_its_run_interrupted_with_partial_text(work
     assert run.status == "interrupted" and message.status == "interrupted"
     received = "".join(e.data["delta"] for e in head if e.data["type"] == "assistant.message_delta")
     assert message.content and (received.startswith(message.content) or message.content.startswith(received))
+    verdict = await sync_to_async(check_runs)([run_id], received={run_id: received})
+    assert verdict.ok, verdict.summary()
 
 
 def test_default_reaper_settings_interrupt_within_60_seconds():
