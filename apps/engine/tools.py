@@ -7,17 +7,13 @@ backslashes, control characters or a drive letter is refused.
 
 from __future__ import annotations
 
-import posixpath
-import re
 from dataclasses import dataclass, field
 from typing import Any
-
-from django.db import transaction
-from django.db.models import F
 
 from apps.chats.models import Chat
 from apps.core.errors import ApplicationError
 from apps.projects.models import CustomMode, ProjectFile
+from apps.projects.paths import InvalidPath, project_path_normalise
 from apps.providers.base import ToolSpec
 
 UPDATE_DOMAIN_MODEL = "update_domain_model"
@@ -111,23 +107,12 @@ def mode_info(chat: Chat, override: str | None = None) -> ModeInfo:
     return ModeInfo(name=name, allowed_tools=allowed, system_prompt=custom.system_prompt)
 
 
-_BAD_PATH = re.compile(r"[\x00-\x1f\\]|^[A-Za-z]:")
-
-
 def safe_project_path(path: Any) -> str:
-    """Normalise a project-relative path or refuse it."""
-    if not isinstance(path, str) or not path.strip():
-        raise ToolFailed("path must be a non-empty string")
-    raw = path.strip()
-    if len(raw) > 500 or _BAD_PATH.search(raw) or raw.startswith(("/", "~")):
-        raise ToolFailed(f"path {raw!r} is not a relative path inside the project")
-    parts = raw.split("/")
-    if any(part == ".." for part in parts):
-        raise ToolFailed(f"path {raw!r} leaves the project")
-    normalised = posixpath.normpath(raw)
-    if normalised in ("", ".") or normalised.startswith("../"):
-        raise ToolFailed(f"path {raw!r} is not a file inside the project")
-    return normalised
+    """Normalise a project-relative path or refuse it (the rule: ``apps.projects.paths``)."""
+    try:
+        return project_path_normalise(path)
+    except InvalidPath as exc:
+        raise ToolFailed(exc.message) from exc
 
 
 @dataclass
@@ -166,7 +151,7 @@ def execute_tool(*, name: str, args: dict[str, Any], chat: Chat, source_message_
                 raise ToolFailed(f"no file {path!r} in this project")
             return ToolOutcome({"path": path, "version": file.version, "content": file.content})
         if name == WRITE_FILE:
-            return _write_file(chat, args)
+            return _write_file(chat, args, source_message_id)
     except ApplicationError as exc:
         raise ToolFailed(exc.message) from exc
     raise ToolFailed(f"unknown tool {name!r}")
@@ -223,18 +208,23 @@ def _search_documents(chat: Chat, args: dict[str, Any]) -> ToolOutcome:
     )
 
 
-def _write_file(chat: Chat, args: dict[str, Any]) -> ToolOutcome:
+def _write_file(chat: Chat, args: dict[str, Any], source_message_id: str | None) -> ToolOutcome:
+    from apps.chats.models import Run
+    from apps.core.selectors import parse_uuid
+    from apps.projects.file_services import project_file_write
+
     path = safe_project_path(args.get("path"))
-    content = args.get("content")
-    if not isinstance(content, str):
-        raise ToolFailed("content must be a string")
-    if len(content.encode()) > MAX_FILE_BYTES:
-        raise ToolFailed(f"content is larger than {MAX_FILE_BYTES} bytes")
-    with transaction.atomic():
-        file, created = ProjectFile.objects.select_for_update().get_or_create(
-            project_id=chat.project_id, path=path, defaults={"content": content}
-        )
-        if not created:
-            ProjectFile.objects.filter(pk=file.pk).update(content=content, version=F("version") + 1)
-            file.refresh_from_db(fields=["version"])
-    return ToolOutcome({"path": path, "version": file.version, "created": created})
+    message_id = parse_uuid(source_message_id)
+    run_id = (
+        Run.objects.filter(assistant_message_id=message_id).values_list("pk", flat=True).first()
+        if message_id is not None
+        else None
+    )
+    # The same service as REST and direct-save: versions, size limit, text only, no folder clash.
+    file = project_file_write(
+        project=chat.project, path=path, content=args.get("content"), source="tool", run_id=run_id
+    )
+    return ToolOutcome(
+        {"path": file.path, "version": file.version, "created": file.version == 1},
+        [("file.updated", {"path": file.path, "version": file.version, "source": "tool"})],
+    )

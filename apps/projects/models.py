@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.utils.text import slugify
 
@@ -58,6 +59,8 @@ class ProjectFile(TimeStampedModel):
     path = models.CharField(max_length=500)
     content = models.TextField(blank=True)
     version = models.PositiveIntegerField(default=1)
+    size = models.PositiveIntegerField(default=0, help_text="UTF-8 bytes of content")
+    sha256 = models.CharField(max_length=64, blank=True)
 
     class Meta:
         constraints = [
@@ -66,6 +69,37 @@ class ProjectFile(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.path
+
+
+class ProjectFileVersion(models.Model):
+    """One stored state of a project file; every write adds one, so history stays readable."""
+
+    class Source(models.TextChoices):
+        API = "api", "REST API"
+        TOOL = "tool", "model tool call"
+        DIRECT_SAVE = "direct_save", "direct-save"
+
+    id = models.BigAutoField(primary_key=True)
+    file = models.ForeignKey(ProjectFile, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    content = models.TextField(blank=True)
+    size = models.PositiveIntegerField(default=0)
+    sha256 = models.CharField(max_length=64)
+    source = models.CharField(max_length=20, choices=Source.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The run whose tool call wrote it; a plain id so a deleted run leaves the history intact.
+    run_id = models.UUIDField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["file", "version"], name="uniq_project_file_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_id}@{self.version}"
 
 
 class CustomMode(TimeStampedModel):

@@ -14,7 +14,8 @@ from rest_framework.test import APIClient
 from apps.chats.attachments import AttachmentUpload, attachments_create
 from apps.chats.models import Chat, Message, Run
 from apps.core.models import ApiKey
-from apps.projects.models import CustomMode, Project
+from apps.projects.file_services import project_file_write
+from apps.projects.models import CustomMode, Project, ProjectFile
 from tests.factories import RunEventFactory, RunFactory
 
 pytestmark = pytest.mark.django_db
@@ -53,6 +54,13 @@ SCOPED_ROUTES = [
     Route("GET", "/api/projects/{project}/modes/{mode}"),
     Route("PATCH", "/api/projects/{project}/modes/{mode}", {"systemPrompt": "hijacked"}),
     Route("DELETE", "/api/projects/{project}/modes/{mode}"),
+    Route("GET", "/api/projects/{project}/files"),
+    Route("GET", "/api/projects/{project}/files/{path}"),
+    Route("PUT", "/api/projects/{project}/files/{path}", {"content": "planted"}),
+    Route("DELETE", "/api/projects/{project}/files/{path}"),
+    Route("GET", "/api/projects/{project}/file-versions/{path}"),
+    Route("POST", "/api/direct-save/{project}",
+          {"filePath": "{path}", "patches": [{"selector": "h1", "property": "text", "value": "planted"}]}),
 ]
 COLLECTION_ROUTES = {("GET", "/api/projects"), ("POST", "/api/projects"), ("GET", "/api/api-keys"),
                      ("POST", "/api/api-keys"), ("GET", "/api/health")}
@@ -67,10 +75,13 @@ def world(tenant, other_tenant):
     (attachment,) = attachments_create(chat=chat, message_id=None, uploads=[
         AttachmentUpload("image", "image/gif", b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", "dot.gif", 1, 1)])
     CustomMode.objects.create(project=other_tenant.project, name="theirs")
+    file = project_file_write(project=other_tenant.project, path="src/App.tsx", source="api",
+                              content="export const App = () => <h1>Theirs</h1>;\n")
     return {
         "mode": "theirs",
         "project": other_tenant.project.pk, "chat": chat.pk, "run": run.pk, "key": other_tenant.api_key.pk,
         "attachment": attachment.pk,
+        "path": file.path,
         "own_project": tenant.project.pk,
         "own_chat": Chat.objects.get(project=tenant.project, is_default=True).pk,
     }
@@ -78,7 +89,8 @@ def world(tenant, other_tenant):
 
 def _call(client: APIClient, route: Route, ids: dict) -> tuple[int, object]:
     url = route.template.format(**ids)
-    response = getattr(client, route.method.lower())(url, route.body, format="json")
+    body = {**route.body, "filePath": ids["path"]} if route.body and "filePath" in route.body else route.body
+    response = getattr(client, route.method.lower())(url, body, format="json")
     is_json = response.get("Content-Type", "").startswith("application/json")
     return response.status_code, (response.json() if response.content and is_json else None)
 
@@ -91,6 +103,7 @@ def _snapshot(other_tenant) -> tuple:
         Run.objects.filter(chat__project__workspace=other_tenant.workspace).count(),
         list(ApiKey.objects.filter(workspace=other_tenant.workspace).values_list("id", "revoked_at")),
         list(CustomMode.objects.filter(project__workspace=other_tenant.workspace).values_list("name", "system_prompt")),
+        list(ProjectFile.objects.filter(project__workspace=other_tenant.workspace).values_list("path", "version")),
     )
 
 
@@ -137,7 +150,7 @@ def _served_routes() -> set[tuple[str, str]]:
     for pattern in [*core_urls, *project_urls, *chat_urls]:
         assert isinstance(pattern, URLPattern)
         view_class = pattern.callback.cls  # type: ignore[attr-defined]
-        route = "/api/" + str(pattern.pattern).replace("<str:", "{").replace(">", "}")
+        route = "/api/" + str(pattern.pattern).replace("<str:", "{").replace("<path:", "{").replace(">", "}")
         for method in ("get", "post", "put", "patch", "delete"):
             if hasattr(view_class, method):
                 served.add((method.upper(), route))
