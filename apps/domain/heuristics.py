@@ -206,10 +206,11 @@ class _Extractor(FollowUps):
             j += 1  # "enroll in courses", "apply for jobs"
         objects = [name for o in self.objects_after(elements, j) if (name := self.entity(o))]
         for obj in objects:
-            if subject and kind == "many-to-many":
+            # "guests book rooms" is many-to-many, "patients book appointments" is not
+            if subject and kind == "many-to-many" and self.concept(obj) not in OCCASIONS:
                 self.relate(subject, obj, kind)
             elif subject:
-                self.relate(obj, subject, kind)
+                self.relate(obj, subject, "many-to-one")
         self.last_subject = subject or self.last_subject
         if objects:
             self.last_object = objects[-1]
@@ -228,7 +229,9 @@ class _Extractor(FollowUps):
             target = self.entity(item)
             if target is None or subject is None or target == subject:
                 continue
-            if item.plural or item.kind == "ref":
+            if elements[i].word == "with" and self.concept(subject) in OCCASIONS:
+                self.relate(subject, target, "many-to-one")  # "appointments with doctors"
+            elif item.plural or item.kind == "ref":
                 self.relate(target, subject, "many-to-one")
             else:
                 self.relate(subject, target, "many-to-one")

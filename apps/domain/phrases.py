@@ -54,6 +54,7 @@ class Element:
     plural: bool = False  # np: written in the plural or after many/several
     passive: bool = False  # verb: "are paid (by)"
     possessive: bool = False  # np: "owner's"
+    many: bool = False  # np: after many/multiple/several
 
 
 def _static(word: str) -> str:
@@ -137,7 +138,7 @@ def _noun_phrase(words: list[str], possessive: bool, plural_hint: bool) -> Eleme
     name = pascal("_".join(singular))
     if not NAME_RE.match(name):
         return None
-    return Element("np", " ".join(words), name, singular, plural, possessive=possessive)
+    return Element("np", " ".join(words), name, singular, plural, possessive=possessive, many=plural_hint)
 
 
 def _is_label(words: list[str], tags: list[str], start: int, end: int) -> bool:
