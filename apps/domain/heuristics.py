@@ -30,7 +30,13 @@ from apps.domain.inflect import singular_word
 from apps.domain.lexicon import ENTITIES, MANY_TO_MANY, OCCASIONS, PARENTS, concept_of, entity_fields, parse_field
 from apps.domain.phrases import Element, read_sentence
 from apps.domain.schema import relationship_key, snake_case
-from apps.domain.vocabulary import MANY_TO_MANY_VERBS, PREPOSITION_VERBS
+from apps.domain.vocabulary import (
+    BOOKING_VERBS,
+    LOCATION_PREPOSITIONS,
+    MANY_TO_MANY_BY_PREPOSITION,
+    MANY_TO_MANY_VERBS,
+    PREPOSITION_VERBS,
+)
 
 __all__ = ["Extraction", "extract_update", "singular_word"]
 
@@ -190,24 +196,30 @@ class _Extractor(FollowUps):
     def verb(self, elements: list[Element], i: int) -> None:
         verb = elements[i]
         kind = "many-to-many" if verb.name in MANY_TO_MANY_VERBS else "many-to-one"
-        if verb.passive:  # "invoices are paid by customers": the agent comes after "by"
-            subject = self.subject_before(elements, i)
-            if subject and i + 1 < len(elements) and elements[i + 1].word == "by":
-                for agent in self.objects_after(elements, i + 2):
+        subject = self.subject_before(elements, i)
+        after = elements[i + 1] if i + 1 < len(elements) else None
+        if verb.passive or verb.name in ("happen", "occur"):
+            if subject and after is not None and after.word in ("by", *LOCATION_PREPOSITIONS):
+                # "invoices are paid by customers"; "matches are played at stadiums"
+                for agent in self.objects_after(elements, i + 2)[:1 if after.word != "by" else None]:
                     target = self.entity(agent)
                     if target:
-                        self.relate(subject, target, kind)
+                        self.relate(subject, target, kind if after.word == "by" else "many-to-one")
                 self.last_subject = subject
             return
-        subject = self.subject_before(elements, i)
         j = i + 1
+        if after is not None and after.kind == "other" and after.word == "up":
+            j += 1  # "sign up for"
         if (j < len(elements) and elements[j].kind == "prep" and elements[j].word in _VERB_PREPOSITIONS
                 and verb.name in PREPOSITION_VERBS | MANY_TO_MANY_VERBS):
             j += 1  # "enroll in courses", "apply for jobs"
+            if verb.name in MANY_TO_MANY_BY_PREPOSITION:
+                kind = "many-to-many"
         objects = [name for o in self.objects_after(elements, j) if (name := self.entity(o))]
         for obj in objects:
             # "guests book rooms" is many-to-many, "patients book appointments" is not
-            if subject and kind == "many-to-many" and self.concept(obj) not in OCCASIONS:
+            occasion = verb.name in BOOKING_VERBS and self.concept(obj) in OCCASIONS
+            if subject and kind == "many-to-many" and not occasion:
                 self.relate(subject, obj, kind)
             elif subject:
                 self.relate(obj, subject, "many-to-one")
@@ -216,8 +228,10 @@ class _Extractor(FollowUps):
             self.last_object = objects[-1]
 
     def have(self, elements: list[Element], i: int) -> None:
-        if elements[i].word == "with":  # "X with Y" binds only the noun right before "with"
-            subject = self.entity(elements[i - 1]) if i and elements[i - 1].kind == "np" else None
+        if elements[i].word == "with":  # "X with Y" binds only the noun right before "with",
+            # and not a verb's object: "share photos with friends"
+            bound = i and elements[i - 1].kind == "np" and (i < 2 or elements[i - 2].kind != "verb")
+            subject = self.entity(elements[i - 1]) if bound else None
         else:
             subject = self.subject_before(elements, i)
         last = None
@@ -309,6 +323,7 @@ class _Extractor(FollowUps):
 def sentences(text: str) -> list[str]:
     """The sentences of ``text``, lower case, "many to many" spelled as one word."""
     cleaned = re.sub(r"\bin order to\b", "so as to", text.lower())
+    cleaned = re.sub(r"\b(?:takes|take|took|taking) place\b", "happens", cleaned)
     cleaned = re.sub(r"\bmany[\s-]+to[\s-]+many\b", " many-to-many ", cleaned)
     return [s.strip() for s in _SENTENCES.split(cleaned) if s and s.strip()]
 

@@ -43,10 +43,10 @@ def singular_word(word: str) -> str:
         return _IRREGULAR_NOUNS[word]
     if len(word) <= 3 or not word.endswith("s"):
         return word
+    if word.endswith(("yses", "ases", "oses")) and len(word) > 6:
+        return word[:-2] + "is"  # analyses → analysis, diagnoses → diagnosis
     if word.endswith("ses") and (word.endswith(("sses", "uses")) or word[:-2].endswith(_SINGULAR_S)):
         return word[:-2]  # addresses, statuses, businesses
-    if word.endswith("yses"):
-        return word[:-2]  # analyses → analysis
     if word.endswith(_SINGULAR_S):
         return word  # status, analysis, business, class
     if word.endswith("ies"):
@@ -77,8 +77,10 @@ def verb_lemma(word: str) -> str | None:
         candidates.append(word[:-1])
     if word.endswith("ied"):
         candidates.append(word[:-3] + "y")
-    if word.endswith("ed"):
+    if word.endswith("ed") and not word.endswith("eed"):  # "seed", "breed" are nouns
         candidates += [word[:-2], word[:-1], word[:-3]]
+    elif word.endswith("eed"):
+        candidates.append(word[:-1])  # "agreed"
     if word.endswith("ing"):
         candidates += [word[:-3], word[:-3] + "e", word[:-4]]
     return next((c for c in candidates if c in VERBS), None)

@@ -63,6 +63,8 @@ def _static(word: str) -> str:
         return "comma"
     if word == "many-to-many":
         return "m2m"
+    if word in BELONG:
+        return "belong"  # "is part of" before "part" the generic word
     for kind, words in (("subject", SUBJECT_PRONOUNS), ("det", DETERMINERS), ("quant", QUANTIFIERS),
                         ("conj", CONJUNCTIONS), ("have", HAVE), ("aux", AUXILIARIES), ("modal", MODALS),
                         ("prep", PREPOSITIONS), ("ref", BACK_REFERENCES), ("generic", GENERIC),
@@ -71,8 +73,6 @@ def _static(word: str) -> str:
             return kind
     if word in GENERIC_SINGULAR_ONLY or len(word) < 3 or not word.replace("-", "").isalpha():
         return "generic" if word in GENERIC_SINGULAR_ONLY else "other"
-    if word in BELONG:
-        return "belong"
     singular = singular_word(word)
     if word in ING_NOUNS or singular in ALIASES:
         lemma = verb_lemma(word)
@@ -116,6 +116,10 @@ def _resolve(words: list[str], tags: list[str]) -> list[str]:
             if (prev in ("subject", "modal") and prev_word not in ("that", "which", "whose", "where", "who")
                     and nxt in _OBJECTISH and nxt != "adj") or (prev == "noun" and nxt in ("det", "ref")):
                 tag = "verb"  # "we groom dogs", "owners walk their dogs"
+            elif prev == "noun" and is_plural(prev_word) and nxt in _OBJECTISH and nxt != "adj":
+                tag = "verb"  # a plural noun is rarely a modifier: "agents resolve tickets"
+        elif tag == "adj" and word == "own" and prev not in ("det", "possessive"):
+            tag = "verb"  # "landlords own buildings", not "their own"
         elif tag == "participle":
             passive = prev == "aux" or next_word == "by"
             tag = "verb" if passive or prev in ("subject", "modal", "noun", "ref") else "adj"
@@ -144,7 +148,7 @@ def _noun_phrase(words: list[str], possessive: bool, plural_hint: bool) -> Eleme
 def _is_label(words: list[str], tags: list[str], start: int, end: int) -> bool:
     """Is the noun phrase ``words[start:end]`` the thing being built ("I need a blog with…")?"""
     following = tags[end] if end < len(tags) else "end"
-    if following == "generic":
+    if following == "generic" and not is_plural(words[end - 1]):
         return True  # "a task management system", "Fleet management"
     if following in ("verb", "have", "modal", "aux", "belong", "participle", "ambiguous"):
         return False
@@ -199,7 +203,7 @@ def read_sentence(sentence: str) -> list[Element]:
             elements.append(Element("have", word))
         elif tag in ("aux", "modal", "prep", "conj", "comma", "ref", "subject", "m2m"):
             elements.append(Element(tag, word))  # type: ignore[arg-type]
-        elif tag in ("generic", "other"):
+        elif tag in ("generic", "other", "belong"):
             elements.append(Element("other", word))
         i += 1
     return elements

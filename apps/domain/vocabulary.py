@@ -35,7 +35,7 @@ GENERIC: Final = _words(
     "system systems app apps application platform website site tool tools software service portal dashboard "
     "tracker planner solution crm erp backend api database marketplace saas program web mobile "
     "management tracking handling thing things way data info information kind type types sort feature "
-    "features support ability option options stuff something everything anything nothing list lists time "
+    "features support ability option options stuff something everything anything nothing lists time "
     "part parts lot lots number bunch set detail details records entry entries etc "
     "night nights day days week weeks month months year years hour hours minute minutes second seconds "
     "hello hi hey thanks thank please ok okay yes there here now today later soon idea ideas question "
@@ -70,7 +70,8 @@ VERBS: Final = _words(
     "track train treat update upload use visit vote watch wear win work write bid apply favorite favourite "
     "bookmark share star tag upvote follow sponsor adopt groom feed walk vaccinate examine diagnose teach "
     "belong link attach relate associate connect tie enter belong offer sell stock carry contain cover "
-    "employ rent lease repair fix inspect maintain install invoice bill charge refund approve reject "
+    "employ rent lease repair fix inspect maintain install invoice bill charge refund approve reject happen occur "
+    "resolve supervise house grow "
     "assign allocate transport pack pickup dispatch accept decline cook prepare")
 # Verbs that are also common domain nouns ("customers order food" / "orders").
 AMBIGUOUS: Final = _words(
@@ -80,7 +81,13 @@ AMBIGUOUS: Final = _words(
 # Verbs whose subject and object meet many-to-many: many students attend many courses.
 MANY_TO_MANY_VERBS: Final = _words(
     "enroll enrol attend join follow like favorite favourite bookmark subscribe buy purchase borrow rent "
-    "watch visit participate register take star upvote sponsor book reserve")
+    "watch visit participate take star upvote sponsor book reserve")
+# Verbs that are many-to-many only through their preposition: "attendees register for sessions".
+MANY_TO_MANY_BY_PREPOSITION: Final = _words("register sign apply work bid vote")
+# Verbs whose object, when it is an occasion (an appointment), belongs to the subject.
+BOOKING_VERBS: Final = _words("book reserve schedule")
+# "happens at/in X", "is held at X", "are played at X": the subject is located at X.
+LOCATION_PREPOSITIONS: Final = _words("at in")
 # Verbs that reach their object through a preposition: "enroll in", "apply for", "subscribe to".
 PREPOSITION_VERBS: Final = _words("enroll enrol register subscribe apply participate work vote comment bid "
                                   "sign log check")
