@@ -79,7 +79,7 @@ def verb_lemma(word: str) -> str | None:
         candidates.append(word[:-3] + "y")
     if word.endswith("ed") and not word.endswith("eed"):  # "seed", "breed" are nouns
         candidates += [word[:-2], word[:-1], word[:-3]]
-    elif word.endswith("eed"):
+    elif word.endswith("eed") and len(word) > 5:
         candidates.append(word[:-1])  # "agreed"
     if word.endswith("ing"):
         candidates += [word[:-3], word[:-3] + "e", word[:-4]]
