@@ -1,9 +1,10 @@
 """What the offline extractor knows about common domain nouns: typed fields, the usual
 parent of each, and attribute words. The keys of ``ENTITIES`` are *concepts*: an entity
 is always named after the person's own word ("clients" → ``Client``), and the concept its
-word (or the last word of it) is an alias of only lends it fields and a usual parent. Field specs are ``name:type`` plus ``!`` (required),
-``^`` (unique), ``(a|b)`` (enum values) and ``=default``; every entity also gets an
-``id`` (uuid) first and a ``createdAt`` timestamp last.
+word (or the last word of it) is an alias of only lends it fields and a usual parent.
+Field specs are ``name:type`` plus ``!`` (required), ``^`` (unique), ``(a|b)`` (enum
+values) and ``=default``; every entity also gets an ``id`` (uuid) first and a
+``createdAt`` timestamp last.
 """
 from __future__ import annotations
 
