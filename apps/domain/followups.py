@@ -31,11 +31,12 @@ class FollowUps:
     remove: dict[str, list[Any]]
     rename: dict[str, list[Any]]
     notes: list[str]
+    by_snake_name: dict[str, str]  # snake_case name → entity name, current and new
 
     def present(self, name: str) -> bool:
         raise NotImplementedError
 
-    def add_entity(self, name: str) -> str:
+    def add_entity(self, name: str) -> str | None:
         raise NotImplementedError
 
     def add_field(self, entity: str, spec: str) -> None:
@@ -51,8 +52,8 @@ class FollowUps:
         name = entity_name(words)
         if self.present(name):
             return name
-        wanted = snake_case(name)
-        return next((n for n in [*self.current["entities"], *self.entities] if snake_case(n) == wanted), None)
+        known = self.by_snake_name.get(snake_case(name))
+        return known if known and self.present(known) else None
 
     def follow_up(self, text: str) -> bool:
         return self._rename(text) or self._remove(text) or self._add(text)
@@ -111,7 +112,8 @@ class FollowUps:
         name = entity_name(what.split())
         if not name or name == owner:
             return False
-        self.add_entity(name)
+        if self.add_entity(name) is None:
+            return False
         # "add tags to posts": many tags for a post (many-to-many when the lexicon says so)
         self.relate(name, owner, "many-to-one")
         return True

@@ -21,6 +21,7 @@ docs/dsl.md, "How the offline provider reads a description"):
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -44,6 +45,8 @@ __all__ = ["Extraction", "extract_update", "singular_word"]
 _SENTENCES: Final = re.compile(r"[.!?;:\n]+|(?:^|\s)[-*•]\s")
 _VERB_PREPOSITIONS: Final = frozenset({"in", "on", "to", "for", "into", "at"})
 _CLAUSE_BREAKERS: Final = frozenset({"verb", "have", "belong", "modal", "aux"})
+# One message proposes at most this many new entities (a pasted essay is not a domain model).
+MAX_NEW_ENTITIES: Final = 60
 
 
 @dataclass
@@ -71,6 +74,8 @@ class _Extractor(FollowUps):
         self.notes: list[str] = []
         self.last_subject: str | None = None
         self.last_object: str | None = None
+        self.labelled: list[str] = []  # known nouns inside the name of the thing being built
+        self.by_snake_name = {snake_case(name): name for name in self.current["entities"]}
 
     # --- the model being built ------------------------------------------------------
 
@@ -81,9 +86,12 @@ class _Extractor(FollowUps):
     def present(self, name: str) -> bool:
         return (name in self.entities or name in self.current["entities"]) and name not in self.remove["entities"]
 
-    def add_entity(self, name: str) -> str:
+    def add_entity(self, name: str) -> str | None:
         if not self.present(name):
+            if len(self.entities) >= MAX_NEW_ENTITIES:
+                return None
             self.entities[name] = entity_fields(self.concept(name))
+            self.by_snake_name.setdefault(snake_case(name), name)
         return name
 
     def add_field(self, entity: str, spec: str) -> None:
@@ -177,8 +185,7 @@ class _Extractor(FollowUps):
             if element.kind == "np":
                 self.entity(element)
             elif element.kind == "label":
-                for word in element.words:
-                    self.add_entity(pascal(word.replace("-", "_")))
+                self.labelled += [pascal(word.replace("-", "_")) for word in element.words]
         for i, element in enumerate(elements):
             if element.kind == "verb":
                 self.verb(elements, i)
@@ -188,6 +195,10 @@ class _Extractor(FollowUps):
                 self.belong(elements, i)
             elif element.kind == "prep" and element.word == "for" and 0 < i < len(elements) - 1:
                 self.purpose(elements[i - 1], elements[i + 1])
+            elif element.kind == "np" and element.possessive and i + 1 < len(elements):
+                owner, owned = self.entity(element), self.entity(elements[i + 1])
+                if owner and owned and elements[i + 1].kind == "np":
+                    self.relate(owned, owner, "many-to-one")  # "the library's branches"
         if any(e.kind == "m2m" for e in elements):
             named = list(dict.fromkeys(n for e in elements if e.kind == "np" and (n := self.entity(e))))
             if len(named) >= 2:
@@ -276,6 +287,13 @@ class _Extractor(FollowUps):
     # --- what the lexicon implies -----------------------------------------------------------
 
     def defaults(self) -> None:
+        # a known noun inside the name of the thing being built ("a hotel booking system") is an
+        # entity, unless the person also named one of its kind ("a todo app with tasks")
+        concepts = {self.concept(n) for n in [*self.current["entities"], *self.entities]}
+        for name in dict.fromkeys(self.labelled):
+            if self.concept(name) not in concepts:
+                self.add_entity(name)
+                concepts.add(self.concept(name))
         everyone = [n for n in [*self.current["entities"], *self.entities] if self.present(n)]
         by_concept: dict[str, str] = {}
         for name in everyone:
@@ -322,7 +340,9 @@ class _Extractor(FollowUps):
 
 def sentences(text: str) -> list[str]:
     """The sentences of ``text``, lower case, "many to many" spelled as one word."""
-    cleaned = re.sub(r"\bin order to\b", "so as to", text.lower())
+    # "café" → "cafe": entity names are ASCII identifiers
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    cleaned = re.sub(r"\bin order to\b", "so as to", folded.lower())
     cleaned = re.sub(r"\b(?:takes|take|took|taking) place\b", "happens", cleaned)
     cleaned = re.sub(r"\bmany[\s-]+to[\s-]+many\b", " many-to-many ", cleaned)
     return [s.strip() for s in _SENTENCES.split(cleaned) if s and s.strip()]

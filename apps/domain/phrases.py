@@ -98,7 +98,10 @@ def _resolve(words: list[str], tags: list[str]) -> list[str]:
         nxt = tags[i + 1] if i + 1 < len(tags) else "end"
         next_word = words[i + 1] if i + 1 < len(words) else ""
         base = verb_lemma(word) == word
-        if tag == "ambiguous":
+        after_to = prev_word == "to" and i >= 2 and words[i - 2] in MODALS | {"able", "like", "how"}
+        if tag in ("noun", "ambiguous") and after_to and nxt in _OBJECTISH:
+            tag = "verb"  # "want to save recipes"
+        elif tag == "ambiguous":
             if prev_word == "to":
                 tag = "verb" if base else "noun"
             elif prev in ("det", "quant", "adj", "prep", "have", "possessive"):
@@ -139,7 +142,7 @@ def _noun_phrase(words: list[str], possessive: bool, plural_hint: bool) -> Eleme
         if size <= len(singular) and phrase in ATTRIBUTES:
             if not (is_plural(last) and phrase in ENTITY_ATTRIBUTES and size == len(singular)):
                 return Element("attr", " ".join(words), ATTRIBUTES[phrase])
-    name = pascal("_".join(singular))
+    name = pascal("_".join(singular).replace("-", "_").replace("'", ""))  # "to-dos" → ToDo
     if not NAME_RE.match(name):
         return None
     return Element("np", " ".join(words), name, singular, plural, possessive=possessive, many=plural_hint)
@@ -155,10 +158,12 @@ def _is_label(words: list[str], tags: list[str], start: int, end: int) -> bool:
     det = start - 1
     while det >= 0 and tags[det] == "adj":
         det -= 1
-    if det < 0 or words[det] not in ("a", "an"):
+    if det < 0 or words[det] not in ("a", "an", "our", "my", "the"):
         return False
     if det == 0:
-        return True
+        return following in ("end", "prep", "subject", "comma") if words[det] != "a" else True
+    if words[det] not in ("a", "an"):
+        return False
     before = words[det - 1]
     if before in FRAMING:
         return det - 1 == 0 or words[det - 2] in FRAMERS

@@ -35,7 +35,7 @@ GENERIC: Final = _words(
     "system systems app apps application platform website site tool tools software service portal dashboard "
     "tracker planner solution crm erp backend api database marketplace saas program web mobile "
     "management tracking handling thing things way data info information kind type types sort feature "
-    "features support ability option options stuff something everything anything nothing lists time "
+    "features support ability option options stuff something everything anything nothing time "
     "part parts lot lots number bunch set detail details records entry entries etc "
     "night nights day days week weeks month months year years hour hours minute minutes second seconds "
     "hello hi hey thanks thank please ok okay yes there here now today later soon idea ideas question "
@@ -51,7 +51,7 @@ ADJECTIVES: Final = _words(
     "typical usual regular special general several real actual separate individual")
 ADVERBS: Final = _words("also just only then too really usually typically often always never currently "
                         "sometimes maybe probably basically actually even still already again each "
-                        "not very quite rather later soon first finally")
+                        "not very quite rather later soon first finally out off down back away")
 # Nouns ending in -ing (otherwise -ing words are read as verbs or gerunds).
 ING_NOUNS: Final = _words("booking bookings meeting meetings listing listings building buildings posting "
                           "postings rating ratings setting settings training trainings wedding weddings "
@@ -71,7 +71,7 @@ VERBS: Final = _words(
     "bookmark share star tag upvote follow sponsor adopt groom feed walk vaccinate examine diagnose teach "
     "belong link attach relate associate connect tie enter belong offer sell stock carry contain cover "
     "employ rent lease repair fix inspect maintain install invoice bill charge refund approve reject happen occur "
-    "resolve supervise house grow "
+    "resolve supervise house grow save browse view "
     "assign allocate transport pack pickup dispatch accept decline cook prepare")
 # Verbs that are also common domain nouns ("customers order food" / "orders").
 AMBIGUOUS: Final = _words(
@@ -81,7 +81,7 @@ AMBIGUOUS: Final = _words(
 # Verbs whose subject and object meet many-to-many: many students attend many courses.
 MANY_TO_MANY_VERBS: Final = _words(
     "enroll enrol attend join follow like favorite favourite bookmark subscribe buy purchase borrow rent "
-    "watch visit participate take star upvote sponsor book reserve")
+    "watch visit participate take star upvote sponsor book reserve browse view")
 # Verbs that are many-to-many only through their preposition: "attendees register for sessions".
 MANY_TO_MANY_BY_PREPOSITION: Final = _words("register sign apply work bid vote")
 # Verbs whose object, when it is an occasion (an appointment), belongs to the subject.

@@ -130,6 +130,20 @@ DESCRIPTIONS: list[Description] = [
       forbidden={"Clinic"}),
     d("analyses and diagnoses", "Doctors order analyses; each analysis has many results.",
       {"Doctor", "Analysis", "Result"}, {("Analysis", M2O, "Doctor"), ("Result", M2O, "Analysis")}),
+    d("browse, particle", "I want to build an e-commerce site where customers browse products, add them to a "
+      "cart and check out.",
+      {"Customer", "Product", "Cart"}, {("Customer", M2M, "Product")}, forbidden={"Out", "Site", "ECommerce"}),
+    d("label noun of a kind already named", "A todo app with lists and tasks. Each task belongs to a list.",
+      {"List", "Task"}, {("Task", M2O, "List")}, forbidden={"Todo", "App"}),
+    d("possessive", "Members can borrow up to 5 books at a time from the library's branches.",
+      {"Member", "Book", "Library", "Branch"}, {("Member", M2M, "Book"), ("Branch", M2O, "Library")},
+      forbidden={"Time"}),
+    d("our X: as a title", "Our school: teachers grade assignments that students submit.",
+      {"Teacher", "Assignment", "Student"}, {("Assignment", M2O, "Teacher")}, forbidden={"School"}),
+    d("hyphens and accents", "Café owners track to-dos and check-ins.",
+      {"CafeOwner", "ToDo", "CheckIn"}, {("ToDo", M2O, "CafeOwner"), ("CheckIn", M2O, "CafeOwner")}),
+    d("user story", "As a user I want to save recipes and organize them into collections.",
+      {"User", "Recipe", "Collection"}, forbidden={"SaveRecipe"}),
 ]
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from apps.domain.heuristics import extract_update
+from apps.domain.heuristics import MAX_NEW_ENTITIES, extract_update
 from apps.domain.inflect import singular_word
 from apps.domain.merge import merge_update, validate_update
 from apps.domain.schema import validate_dsl
@@ -109,3 +109,27 @@ def test_follow_ups_add_to_the_current_model(case: FollowUp) -> None:
     missing = {normalised(r) for r in case.relationships} - relationships(after)
     assert not missing, (missing, sorted(relationships(after)))
     validate_dsl(after)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "hello there, how are you?", "it them they", "a, , and ,", "'''",
+                                  "1234 5678", "Can you help me?", "thanks!"])
+def test_words_without_domain_nouns_give_nothing(text: str) -> None:
+    assert extract_update(text).empty
+
+
+def test_a_pasted_essay_is_capped_and_still_valid() -> None:
+    text = " ".join(f"Widget{chr(97 + i % 26)}{chr(97 + i // 26 % 26)}s have gadget{chr(97 + i % 26)}s." for i in
+                    range(400))
+    extraction = extract_update(text)
+    assert len(extraction.new_entities) == MAX_NEW_ENTITIES
+    validate_dsl(merge_update(None, validate_update(extraction.update)))
+
+
+def test_rename_remove_and_field_follow_ups_still_work_on_the_persons_nouns() -> None:
+    food = model_from("restaurants have menu items, customers place orders, couriers deliver them")
+    renamed = model_from("rename couriers to riders", food)
+    assert "Rider" in renamed["entities"] and ("Order", "many-to-one", "Rider") in relationships(renamed)
+    removed = model_from("remove menu items", food)
+    assert "MenuItem" not in removed["entities"] and "Restaurant" in removed["entities"]
+    priced = model_from("add a price to orders", food)
+    assert priced["entities"]["Order"]["fields"]["price"]["type"] == "decimal"
