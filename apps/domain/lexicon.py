@@ -192,6 +192,10 @@ MANY_TO_MANY: Final[frozenset[tuple[str, str]]] = frozenset({
 # concepts that are occasions made *for* something.
 OCCASIONS: Final[frozenset[str]] = frozenset({"Appointment", "Booking", "Meeting", "Interview"})
 
+# "A clinic with appointments": a known noun that, introduced with "a" at the start, names
+# the business being built rather than one of its entities.
+BUSINESSES: Final[frozenset[str]] = frozenset({"Clinic", "Hotel", "Restaurant", "Company"})
+
 # Attribute words that name entities of their own when the person writes them in the
 # plural ("customers have addresses"); in the singular they stay fields ("an address").
 ENTITY_ATTRIBUTES: Final[frozenset[str]] = frozenset({"address", "status", "location", "note"})

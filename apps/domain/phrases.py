@@ -13,7 +13,7 @@ from typing import Final, Literal
 
 from apps.domain.exports.relational import pascal
 from apps.domain.inflect import is_participle, is_plural, singular_word, verb_lemma
-from apps.domain.lexicon import ALIASES, ATTRIBUTES, ENTITY_ATTRIBUTES
+from apps.domain.lexicon import ALIASES, ATTRIBUTES, BUSINESSES, ENTITY_ATTRIBUTES
 from apps.domain.schema import NAME_RE
 from apps.domain.vocabulary import (
     ADJECTIVES,
@@ -160,8 +160,12 @@ def _is_label(words: list[str], tags: list[str], start: int, end: int) -> bool:
         det -= 1
     if det < 0 or words[det] not in ("a", "an", "our", "my", "the"):
         return False
+    if det == 0 and words[det] in ("a", "an"):
+        # "A library where…", "A clinic with…" — but "A customer with many orders" is an entity
+        concept = ALIASES.get(singular_word(words[end - 1]))
+        return following in ("end", "prep", "subject") and (concept is None or concept in BUSINESSES)
     if det == 0:
-        return following in ("end", "prep", "subject", "comma") if words[det] != "a" else True
+        return following in ("end", "subject") and not is_plural(words[end - 1])  # "Our school:"
     if words[det] not in ("a", "an"):
         return False
     before = words[det - 1]

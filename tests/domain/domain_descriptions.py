@@ -142,6 +142,10 @@ DESCRIPTIONS: list[Description] = [
       {"Teacher", "Assignment", "Student"}, {("Assignment", M2O, "Teacher")}, forbidden={"School"}),
     d("hyphens and accents", "Café owners track to-dos and check-ins.",
       {"CafeOwner", "ToDo", "CheckIn"}, {("ToDo", M2O, "CafeOwner"), ("CheckIn", M2O, "CafeOwner")}),
+    d("a known noun first is an entity", "A customer with many orders. A line item and an order.",
+      {"Customer", "Order", "LineItem"}, {("Order", M2O, "Customer"), ("LineItem", M2O, "Order")}),
+    d("a business first is the system", "A hotel where guests book rooms.", {"Guest", "Room"},
+      {("Guest", M2M, "Room")}, forbidden={"Hotel"}),
     d("user story", "As a user I want to save recipes and organize them into collections.",
       {"User", "Recipe", "Collection"}, forbidden={"SaveRecipe"}),
 ]
