@@ -13,16 +13,20 @@ from apps.domain.lexicon import ATTRIBUTES
 from apps.domain.schema import snake_case
 from apps.domain.vocabulary import ADJECTIVES, DETERMINERS, QUANTIFIERS
 
-_RENAME: Final = re.compile(r"\brename (?:the )?([a-z ]+?) (?:to|as|into) ([a-z][a-z ]*)")
-_REMOVE: Final = re.compile(r"\b(?:remove|delete|drop|get rid of)(?: the)? ([a-z ]+?)(?: from (?:the )?([a-z ]+))?$")
-_ADD: Final = re.compile(r"\badd (?:a |an |some )?([a-z ]+?) (?:to|for) (?:the |each |every |all |our )?([a-z ]+)$")
+# Requests, not descriptions: they open the sentence ("please add…", but not "customers add…").
+_ASK: Final = r"^(?:(?:please|also|and|then|now|ok|okay|can you|could you|let's|lets|i want to|we want to) )*"
+_RENAME: Final = re.compile(_ASK + r"rename (?:the )?([a-z ]+?) (?:to|as|into) ([a-z][a-z ]*)")
+_REMOVE: Final = re.compile(_ASK + r"(?:remove|delete|drop|get rid of)(?: the)? ([a-z ]+?)"
+                                   r"(?: from (?:the )?([a-z ]+))?$")
+_ADD: Final = re.compile(_ASK + r"add (?:a |an |some )?([a-z ]+?) (?:to|for) (?:the |each |every |all |our )?"
+                                r"([a-z ]+)$")
 _FILLER: Final = DETERMINERS | QUANTIFIERS | ADJECTIVES | {"also", "please", "new"}
 
 
 def entity_name(words: list[str]) -> str:
     """The entity name for a phrase the person wrote: ``menu items`` → ``MenuItem``."""
     kept = [w for w in words if w not in _FILLER] or words
-    return pascal("_".join([*kept[:-1], singular_word(kept[-1])])) if kept else ""
+    return pascal("_".join([*kept[:-1], singular_word(kept[-1])]).replace("-", "_")) if kept else ""
 
 
 class FollowUps:
@@ -55,7 +59,8 @@ class FollowUps:
         known = self.by_snake_name.get(snake_case(name))
         return known if known and self.present(known) else None
 
-    def follow_up(self, text: str) -> bool:
+    def follow_up(self, sentence: str) -> bool:
+        text = " ".join(re.findall(r"[a-z][a-z-]*", sentence))  # "please, add tags" → "please add tags"
         return self._rename(text) or self._remove(text) or self._add(text)
 
     def _rename(self, text: str) -> bool:

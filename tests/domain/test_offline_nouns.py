@@ -133,3 +133,10 @@ def test_rename_remove_and_field_follow_ups_still_work_on_the_persons_nouns() ->
     assert "MenuItem" not in removed["entities"] and "Restaurant" in removed["entities"]
     priced = model_from("add a price to orders", food)
     assert priced["entities"]["Order"]["fields"]["price"]["type"] == "decimal"
+
+
+def test_requests_may_open_politely() -> None:
+    blog = model_from("I need a blog with posts, authors, and comments")
+    tagged = model_from("Please, also add tags to posts!", blog)
+    assert ("Post", "many-to-many", "Tag") in relationships(tagged)
+    assert "Comment" not in model_from("OK, remove comments.", blog)["entities"]
