@@ -71,6 +71,9 @@ def _static(word: str) -> str:
                         ("adj", ADJECTIVES), ("adverb", ADVERBS)):
         if word in words:
             return kind
+    bare = word[:-2] if word.endswith("'s") else word.rstrip("'")
+    if bare != word:
+        return _static(bare)  # "owner's", "owners'" (contractions were caught above)
     if word in GENERIC_SINGULAR_ONLY or len(word) < 3 or not word.replace("-", "").isalpha():
         return "generic" if word in GENERIC_SINGULAR_ONLY else "other"
     singular = singular_word(word)
@@ -126,8 +129,8 @@ def _resolve(words: list[str], tags: list[str]) -> list[str]:
         elif tag == "participle":
             passive = prev == "aux" or next_word == "by"
             tag = "verb" if passive or prev in ("subject", "modal", "noun", "ref") else "adj"
-        if word.endswith("'s") or word.endswith("s'"):
-            tag = "possessive"
+        if word.endswith(("'s", "s'")) and tag in ("noun", "ambiguous"):
+            tag = "possessive"  # "owner's", "owners'" — not "it's", "let's"
         out.append(tag)
     return out
 
@@ -191,7 +194,7 @@ def read_sentence(sentence: str) -> list[Element]:
             if possessive:
                 end += 1
             phrase = _noun_phrase(words[i:end], possessive, plural_hint)
-            if _is_label(words, tags, i, end):
+            if _is_label(raw, tags, i, end):
                 head = len(words[i:end]) - (0 if end < len(tags) and tags[end] == "generic" else 1)
                 known = tuple(singular_word(w) for w in words[i:i + head] if singular_word(w) in ALIASES)
                 elements.append(Element("label", " ".join(words[i:end]), words=known))

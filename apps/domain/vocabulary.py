@@ -22,14 +22,15 @@ PREPOSITIONS: Final = _words("for to in on with by of from per at into about wit
 CONJUNCTIONS: Final = _words("and or plus but nor &")
 AUXILIARIES: Final = _words("is are was were be been being get gets got am")
 MODALS: Final = _words("can could will would should must may might shall do does need needs want wants wish "
-                       "able also just only then too")
+                       "able also just only then too don't doesn't can't won't shouldn't cannot")
 HAVE: Final = _words("have has had having contain contains contained include includes including hold holds "
                      "consist consists")
 # Pronouns that stand for an entity mentioned before (resolved by the extractor).
 BACK_REFERENCES: Final = _words("them it they those these")
 # Subjects that are people in general, not entities: "we record vaccinations".
 SUBJECT_PRONOUNS: Final = _words("we i you us me he she who which that someone somebody everyone anyone "
-                                 "where whom what when how why whether if so as")
+                                 "where whom what when how why whether if so as it's that's what's there's "
+                                 "here's let's he's she's who's where's we're i'm i'd we'd you're they're")
 # The thing being built and filler words: never an entity, and they end a noun phrase.
 GENERIC: Final = _words(
     "system systems app apps application platform website site tool tools software service portal dashboard "
@@ -71,7 +72,7 @@ VERBS: Final = _words(
     "bookmark share star tag upvote follow sponsor adopt groom feed walk vaccinate examine diagnose teach "
     "belong link attach relate associate connect tie enter belong offer sell stock carry contain cover "
     "employ rent lease repair fix inspect maintain install invoice bill charge refund approve reject happen occur "
-    "resolve supervise house grow save browse view "
+    "resolve supervise house grow save browse view forget remember allow let "
     "assign allocate transport pack pickup dispatch accept decline cook prepare")
 # Verbs that are also common domain nouns ("customers order food" / "orders").
 AMBIGUOUS: Final = _words(
@@ -94,9 +95,9 @@ PREPOSITION_VERBS: Final = _words("enroll enrol register subscribe apply partici
 # Words that frame the thing being built: "I need a blog…", "we run a pet clinic".
 FRAMING: Final = _words("need needs want wants build building create creating make making design designing "
                         "run running am is are have has about like develop developing start starting "
-                        "launch launching own")
+                        "launch launching own it's we're i'm that's here's there's")
 # Who may say a framing word: "we run a…", "this is a…", "I want to build a…".
-FRAMERS: Final = _words("i we you this it that to i'd i'm we're we'd we'll i'll it's this's am are is will "
+FRAMERS: Final = _words("i we you this it that to i'd i'm we're we'd we'll i'll it's this's let's am are is will "
                         "would can could")
 # "each A belongs to a B" and its variants (the word before "to"/"of").
 BELONG: Final = _words("belongs belong assigned linked attached tied part associated related connected")

@@ -146,6 +146,12 @@ DESCRIPTIONS: list[Description] = [
       {"Customer", "Order", "LineItem"}, {("Order", M2O, "Customer"), ("LineItem", M2O, "Order")}),
     d("a business first is the system", "A hotel where guests book rooms.", {"Guest", "Room"},
       {("Guest", M2M, "Room")}, forbidden={"Hotel"}),
+    d("contractions and possessives", "It's a blog with posts and comments. Let's add it: the owner's pets have "
+      "vaccinations. Don't forget invoices.",
+      {"Post", "Comment", "Owner", "Pet", "Vaccination", "Invoice"},
+      {("Pet", M2O, "Owner"), ("Vaccination", M2O, "Pet")}, forbidden={"It", "Let", "Blog", "ForgetInvoice"}),
+    d("we're a business", "We're a dog grooming business. Customers book appointments for their dogs.",
+      {"Dog", "Customer", "Appointment"}, {("Appointment", M2O, "Customer"), ("Appointment", M2O, "Dog")}),
     d("user story", "As a user I want to save recipes and organize them into collections.",
       {"User", "Recipe", "Collection"}, forbidden={"SaveRecipe"}),
 ]
