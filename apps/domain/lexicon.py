@@ -185,7 +185,7 @@ PARENTS: Final[dict[str, tuple[tuple[str, ...], ...]]] = {
 MANY_TO_MANY: Final[frozenset[tuple[str, str]]] = frozenset({
     ("Post", "Tag"), ("Task", "Tag"), ("Product", "Tag"), ("Book", "Tag"), ("Photo", "Tag"), ("Recipe", "Tag"),
     ("Recipe", "Ingredient"), ("Event", "Tag"),
-    ("User", "Team"), ("Employee", "Team"), ("Project", "User"),
+    ("User", "Team"), ("Employee", "Team"),
 })
 
 # "An appointment for a pet" belongs to the pet (the reverse of "invoices for orders"):

@@ -209,7 +209,8 @@ def read_sentence(sentence: str) -> list[Element]:
             i += 2
             continue
         elif tag in ("verb", "participle", "ambiguous"):
-            passive = tag == "participle" or (i > 0 and tags[i - 1] == "aux" and is_participle(word))
+            next_word = words[i + 1] if i + 1 < len(words) else ""
+            passive = is_participle(word) and ((i > 0 and tags[i - 1] == "aux") or next_word == "by")
             elements.append(Element("verb", word, verb_lemma(word) or word, passive=passive))
         elif tag == "have" or word == "with":
             elements.append(Element("have", word))

@@ -152,6 +152,12 @@ DESCRIPTIONS: list[Description] = [
       {("Pet", M2O, "Owner"), ("Vaccination", M2O, "Pet")}, forbidden={"It", "Let", "Blog", "ForgetInvoice"}),
     d("we're a business", "We're a dog grooming business. Customers book appointments for their dogs.",
       {"Dog", "Customer", "Appointment"}, {("Appointment", M2O, "Customer"), ("Appointment", M2O, "Dog")}),
+    d("two passives sharing a subject", "Books are written by authors and published by publishers.",
+      {"Book", "Author", "Publisher"}, {("Book", M2O, "Author"), ("Book", M2O, "Publisher")}),
+    d("stated beats a natural pair", "Each user can create many projects, and each project has many tasks with "
+      "comments.",
+      {"User", "Project", "Task", "Comment"},
+      {("Project", M2O, "User"), ("Task", M2O, "Project"), ("Comment", M2O, "Task")}),
     d("user story", "As a user I want to save recipes and organize them into collections.",
       {"User", "Recipe", "Collection"}, forbidden={"SaveRecipe"}),
 ]
