@@ -29,7 +29,7 @@ from apps.domain.exports.relational import lower_first, pascal
 from apps.domain.followups import FollowUps
 from apps.domain.inflect import singular_word
 from apps.domain.lexicon import ENTITIES, MANY_TO_MANY, OCCASIONS, PARENTS, concept_of, entity_fields, parse_field
-from apps.domain.phrases import Element, read_sentence
+from apps.domain.phrases import Element, read_sentence, sentences
 from apps.domain.schema import relationship_key, snake_case
 from apps.domain.vocabulary import (
     BOOKING_VERBS,
@@ -41,8 +41,9 @@ from apps.domain.vocabulary import (
 
 __all__ = ["Extraction", "extract_update", "singular_word"]
 
-# Sentences end at . ! ? ; : and line breaks; a bullet ("- ", "* ", "• ") starts a new one.
-_SENTENCES: Final = re.compile(r"[.!?;:\n]+|(?:^|\s)[-*•]\s")
+# "Customers: name, email, phone" on a line of its own (optionally a bullet)
+_FIELD_LIST: Final = re.compile(r"^[ \t]*(?:[-*•][ \t]+)?[A-Za-z][A-Za-z '-]*?[ \t]*:[ \t]*[^.!?;:\n]+[.!?]*[ \t]*$",
+                                re.MULTILINE)
 _VERB_PREPOSITIONS: Final = frozenset({"in", "on", "to", "for", "into", "at"})
 _CLAUSE_BREAKERS: Final = frozenset({"verb", "have", "belong", "modal", "aux"})
 # One message proposes at most this many new entities (a pasted essay is not a domain model).
@@ -284,6 +285,34 @@ class _Extractor(FollowUps):
                 thing, target = target, thing
             self.relate(thing, target, "many-to-one")
 
+    def field_list(self, match: re.Match[str]) -> str:
+        """``Customers: name, email, loyalty points`` on a line of its own: the fields of one
+        entity. Attribute words are typed as usual; an entity already named or a noun the
+        lexicon knows is a reference (``Orders: total, customer``); any other noun is a
+        string field. Returns what is left to read as sentences (nothing, when consumed)."""
+        folded = unicodedata.normalize("NFKD", match.group(0)).encode("ascii", "ignore").decode().lower()
+        head_text, _, items_text = folded.partition(":")
+        head = read_sentence(head_text.strip(" \t-*"))
+        listed = [e for e in read_sentence(items_text) if e.kind not in ("comma", "conj")]
+        if not (len(head) == 1 and head[0].kind == "np" and any(e.kind == "attr" for e in listed)
+                and all(e.kind in ("np", "attr") for e in listed)):
+            return match.group(0)
+        entity = self.entity(head[0])
+        if entity is None:
+            return match.group(0)
+        for item in listed:
+            if item.kind == "attr":
+                self.add_field(entity, item.name)
+            elif self.known_entity(list(item.words)) or self.concept(item.name):
+                target = self.entity(item)
+                if target and item.plural:
+                    self.relate(target, entity, "many-to-one")
+                elif target:
+                    self.relate(entity, target, "many-to-one")
+            else:  # written as it stands: "loyalty points" → loyaltyPoints
+                self.add_field(entity, f"{lower_first(pascal(item.word.replace('-', ' ').replace(' ', '_')))}:string")
+        return ""
+
     # --- what the lexicon implies -----------------------------------------------------------
 
     def defaults(self) -> None:
@@ -338,16 +367,6 @@ class _Extractor(FollowUps):
         )
 
 
-def sentences(text: str) -> list[str]:
-    """The sentences of ``text``, lower case, "many to many" spelled as one word."""
-    # "café" → "cafe": entity names are ASCII identifiers
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    cleaned = re.sub(r"\bin order to\b", "so as to", folded.lower())
-    cleaned = re.sub(r"\b(?:takes|take|took|taking) place\b", "happens", cleaned)
-    cleaned = re.sub(r"\bmany[\s-]+to[\s-]+many\b", " many-to-many ", cleaned)
-    return [s.strip() for s in _SENTENCES.split(cleaned) if s and s.strip()]
-
-
 def extract_update(text: str, current: dict[str, Any] | None = None) -> Extraction:
     """Read ``text`` for the person's nouns and the relations their sentences state.
 
@@ -360,6 +379,7 @@ def extract_update(text: str, current: dict[str, Any] | None = None) -> Extracti
         The tool arguments and what they add, for the provider to narrate.
     """
     extractor = _Extractor(current)
+    text = _FIELD_LIST.sub(extractor.field_list, text)
     for sentence in sentences(text):
         if not extractor.follow_up(sentence):
             extractor.sentence(read_sentence(sentence))

@@ -8,6 +8,7 @@ and a verb ("order", "book", "place") is decided by its neighbours.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -39,6 +40,8 @@ from apps.domain.vocabulary import (
 Kind = Literal["np", "attr", "verb", "have", "belong", "aux", "modal", "prep", "conj", "comma", "ref",
                "subject", "label", "m2m", "other"]
 
+# Sentences end at . ! ? ; : and line breaks; a bullet ("- ", "* ", "• ") starts a new one.
+_SENTENCES: Final = re.compile(r"[.!?;:\n]+|(?:^|\s)[-*•]\s")
 _WORDS: Final = re.compile(r"many-to-many|[a-z][a-z0-9'&-]*|,")
 _OBJECTISH: Final = frozenset({"det", "quant", "ref", "noun", "ambiguous", "adj"})
 _PLURAL_MARKERS: Final = frozenset({"many", "multiple", "several", "lots", "numerous", "various"})
@@ -220,3 +223,13 @@ def read_sentence(sentence: str) -> list[Element]:
             elements.append(Element("other", word))
         i += 1
     return elements
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of ``text``, lower case, "many to many" spelled as one word."""
+    # "café" → "cafe": entity names are ASCII identifiers
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    cleaned = re.sub(r"\bin order to\b", "so as to", folded.lower())
+    cleaned = re.sub(r"\b(?:takes|take|took|taking) place\b", "happens", cleaned)
+    cleaned = re.sub(r"\bmany[\s-]+to[\s-]+many\b", " many-to-many ", cleaned)
+    return [s.strip() for s in _SENTENCES.split(cleaned) if s and s.strip()]

@@ -140,3 +140,12 @@ def test_requests_may_open_politely() -> None:
     tagged = model_from("Please, also add tags to posts!", blog)
     assert ("Post", "many-to-many", "Tag") in relationships(tagged)
     assert "Comment" not in model_from("OK, remove comments.", blog)["entities"]
+
+
+def test_a_field_list_line_gives_one_entity_its_fields() -> None:
+    model = model_from("Orders: date, total, customer.\n- Customers: name, email, loyalty points, birthday\n"
+                       "Fleet management: we track vehicles")
+    assert set(model["entities"]) == {"Order", "Customer", "Vehicle"}
+    customer, order = model["entities"]["Customer"]["fields"], model["entities"]["Order"]["fields"]
+    assert customer["loyaltyPoints"]["type"] == "string" and customer["dateOfBirth"]["type"] == "date"
+    assert order["date"]["type"] == "date" and ("Order", "many-to-one", "Customer") in relationships(model)
