@@ -1,64 +1,53 @@
-"""Rule-based extraction for the offline provider: from a person's words to an
-``update_domain_model`` call. No model, no network — a lexicon and a few sentence shapes:
+"""Rule-based extraction for the offline provider: from a person's own words to an
+``update_domain_model`` call. No model, no network. The rules (documented for users in
+docs/dsl.md, "How the offline provider reads a description"):
 
-* nouns the lexicon knows (``apps.domain.lexicon``), singular or plural, one or two words,
-  plus the current model's entities; a known verb use ("book a room") is skipped;
-* ``X with A, B and C`` / ``X(s) have A…`` / ``track A, B…``: A, B, C become entities
-  (or fields of X when they are attribute words such as price, due date, status);
-* ``each A belongs to a B``, ``A is assigned to B`` → A many-to-one B;
-  ``posts have comments`` → Comment many-to-one Post; ``a task has an assignee`` style
-  singular objects → the subject points at them; known pairs (posts ↔ tags) are many-to-many;
-* follow-ups: ``rename X to Y``, ``remove X`` / ``remove X from Y``, ``add a price to products``;
-* every entity found gets its usual parent when that parent is present (comments → post),
-  and link entities bring their companions (a booking brings Guest and Room).
+* **entities are the person's nouns** (``apps.domain.phrases``), singularised, multi-word
+  nouns kept together ("menu items" → ``MenuItem``); the lexicon only lends fields to a
+  noun it recognises and never renames one or adds one the person did not write;
+* the thing being built ("I need *a blog* with…", "a task management *system*") is not an
+  entity; a noun the lexicon knows inside it is ("a *hotel booking* system");
+* **relationships come from the sentence**: ``S verb O`` → O many-to-one S ("customers
+  place orders"), passive ``O are verbed by S`` likewise, "them"/"it" stand for the last
+  object; ``X has many Y`` / ``X with Y`` → Y many-to-one X (a singular ``has a Y`` → X
+  many-to-one Y); ``each Y belongs to an X``; ``Y for X`` → Y many-to-one X (an
+  appointment or booking *for* something belongs to it); verbs of taking part ("enroll
+  in", "attend", "follow", "buy") and "many-to-many" give many-to-many, as do ``X has
+  many Y`` and ``Y has many X`` together;
+* **implied**, and only between entities the person named: a noun's usual owner
+  (comments → post, pets → owner) and natural many-to-many pairs (posts ↔ tags);
+* follow-ups against the current model (``apps.domain.followups``).
 """
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from apps.domain.exports.relational import lower_first, pascal, singular
-from apps.domain.lexicon import (
-    ATTRIBUTES,
-    BRIDGES,
-    COMPANIONS,
-    ENTITIES,
-    MANY_TO_MANY,
-    PARENTS,
-    entity_fields,
-    parse_field,
+from apps.domain.exports.relational import lower_first, pascal
+from apps.domain.followups import FollowUps
+from apps.domain.inflect import singular_word
+from apps.domain.lexicon import ENTITIES, MANY_TO_MANY, OCCASIONS, PARENTS, concept_of, entity_fields, parse_field
+from apps.domain.phrases import Element, read_sentence, sentences
+from apps.domain.schema import relationship_key, snake_case
+from apps.domain.vocabulary import (
+    BOOKING_VERBS,
+    LOCATION_PREPOSITIONS,
+    MANY_TO_MANY_BY_PREPOSITION,
+    MANY_TO_MANY_VERBS,
+    PREPOSITION_VERBS,
 )
-from apps.domain.schema import NAME_RE, relationship_key, snake_case
 
-_SENTENCES: Final = re.compile(r"[.!?;\n]+")
-_TOKENS: Final = re.compile(r"[a-z][a-z0-9'-]*|,")
-_FILLERS: Final = frozenset(
-    "a an the many multiple several some one zero more or also their its his her my our your own each every "
-    "optional different various other lots lot of any can could should must may might will would just "
-    "and then".split())
-_STOP: Final = frozenset(
-    "system app application platform website site tool service thing things way data info information kind "
-    "type feature support ability option stuff something everything anything management tracking it them "
-    "they we i you people time place part list lists need needs want like simple basic new who what which "
-    "where when how that this these those there here all".split())
-_HAVE: Final = frozenset("have has contain contains include includes hold holds own owns with".split())
-_BELONG: Final = (("belongs", "to"), ("belong", "to"), ("assigned", "to"), ("part", "of"), ("linked", "to"),
-                  ("attached", "to"), ("tied", "to"))
-_LIST_VERBS: Final = frozenset("track manage store organize organise handle record list keep".split())
-_VERBISH: Final = frozenset("book order post comment review ticket message tag label copy file schedule "
-                            "reserve rent plan".split())
-_DETERMINERS: Final = frozenset("a an the their his her my our your it them this that".split())
-_MODALS: Final = frozenset("to can will should must may could".split())
+__all__ = ["Extraction", "extract_update", "singular_word"]
 
-
-def singular_word(word: str) -> str:
-    irregular = {"people": "person", "children": "child", "men": "man", "women": "woman", "data": "data"}
-    if word in irregular:
-        return irregular[word]
-    if word.endswith(("us", "ss", "is")) and not word.endswith("uses"):
-        return word
-    return singular(word)
+# "Customers: name, email, phone" on a line of its own (optionally a bullet)
+_FIELD_LIST: Final = re.compile(r"^[ \t]*(?:[-*•][ \t]+)?[A-Za-z][A-Za-z '-]*?[ \t]*:[ \t]*[^.!?;:\n]+[.!?]*[ \t]*$",
+                                re.MULTILINE)
+_VERB_PREPOSITIONS: Final = frozenset({"in", "on", "to", "for", "into", "at"})
+_CLAUSE_BREAKERS: Final = frozenset({"verb", "have", "belong", "modal", "aux"})
+# One message proposes at most this many new entities (a pasted essay is not a domain model).
+MAX_NEW_ENTITIES: Final = 60
 
 
 @dataclass
@@ -68,60 +57,49 @@ class Extraction:
     new_relationships: list[dict[str, Any]] = field(default_factory=list)
     new_fields: list[str] = field(default_factory=list)  # "Entity.field"
     notes: list[str] = field(default_factory=list)  # renames and removals, in words
+    recognised: int = 0  # new entities whose noun the lexicon knows
 
     @property
     def empty(self) -> bool:
         return not (self.new_entities or self.new_relationships or self.new_fields or self.notes)
 
 
-class _Extractor:
+class _Extractor(FollowUps):
     def __init__(self, current: dict[str, Any] | None) -> None:
         self.current = current or {"entities": {}, "relationships": []}
-        self.aliases: dict[tuple[str, ...], str] = {}
-        for name, (aliases, _) in ENTITIES.items():
-            for alias in aliases:
-                self.aliases[tuple(alias.split())] = name
-        for name in self.current["entities"]:
-            self.aliases[tuple(snake_case(name).split("_"))] = name
         self.entities: dict[str, dict[str, Any]] = {}  # new this turn → fields
         self.fields: dict[str, dict[str, Any]] = {}  # existing entity → new fields
         self.relationships: list[dict[str, Any]] = []
         self.remove: dict[str, list[Any]] = {"entities": [], "fields": []}
         self.rename: dict[str, list[Any]] = {"entities": [], "fields": []}
         self.notes: list[str] = []
+        self.last_subject: str | None = None
+        self.last_object: str | None = None
+        self.labelled: list[str] = []  # known nouns inside the name of the thing being built
+        self.by_snake_name = {snake_case(name): name for name in self.current["entities"]}
 
-    # --- lookups -----------------------------------------------------------------
+    # --- the model being built ------------------------------------------------------
+
+    @staticmethod
+    def concept(name: str) -> str | None:
+        return concept_of(tuple(snake_case(name).split("_")))
 
     def present(self, name: str) -> bool:
         return (name in self.entities or name in self.current["entities"]) and name not in self.remove["entities"]
 
-    def mention(self, words: list[str], i: int) -> tuple[str, int] | None:
-        """The entity named at ``words[i]`` (one or two words) and where it ends."""
-        for size in (2, 1):
-            chunk = words[i:i + size]
-            if len(chunk) < size or "," in chunk:
-                continue
-            key = (*chunk[:-1], singular_word(chunk[-1]))
-            name = self.aliases.get(key)
-            if name is None:
-                continue
-            after = words[i + size] if i + size < len(words) else ""
-            before = words[i - 1] if i > 0 else ""
-            if size == 1 and chunk[0] in _VERBISH | {s + "s" for s in _VERBISH} and (
-                    after in _DETERMINERS or before in _MODALS):
-                return None  # "book a room", "can comment": a verb, not a noun
-            return name, i + size
-        return None
-
-    def add_entity(self, name: str) -> str:
+    def add_entity(self, name: str) -> str | None:
         if not self.present(name):
-            self.entities[name] = entity_fields(name)
+            if len(self.entities) >= MAX_NEW_ENTITIES:
+                return None
+            self.entities[name] = entity_fields(self.concept(name))
+            self.by_snake_name.setdefault(snake_case(name), name)
         return name
 
     def add_field(self, entity: str, spec: str) -> None:
         name, definition = parse_field(spec)
-        if name == "status" and entity in ENTITIES:
-            for known in ENTITIES[entity][1]:
+        concept = self.concept(entity)
+        if name == "status" and concept in ENTITIES:
+            for known in ENTITIES[concept][1]:
                 if known.startswith("status:"):
                     name, definition = parse_field(known)
         target = self.entities.get(entity)
@@ -130,194 +108,245 @@ class _Extractor:
         elif name not in self.current["entities"].get(entity, {}).get("fields", {}):
             self.fields.setdefault(entity, {})[name] = definition
 
-    def related(self, a: str, b: str) -> bool:
-        for rel in [*self.current["relationships"], *self.relationships]:
-            if {rel["from"], rel["to"]} == {a, b} and (a != b or rel["from"] == rel["to"]):
-                return True
-        return False
+    def _drop_field(self, entity: str, name: str) -> None:
+        for holder in (self.entities.get(entity), self.fields.get(entity)):
+            if holder is not None:
+                holder.pop(name, None)
+
+    def related(self, a: str, b: str) -> dict[str, Any] | None:
+        for rel in [*self.relationships, *self.current["relationships"]]:
+            if {rel["from"], rel["to"]} == {a, b}:
+                return rel
+        return None
 
     def relate(self, source: str, target: str, kind: str, name: str | None = None) -> None:
-        if (target, source) in MANY_TO_MANY:
+        if source == target:
+            return
+        pair = (self.concept(source), self.concept(target))
+        if pair[::-1] in MANY_TO_MANY:
             source, target, kind = target, source, "many-to-many"
-        elif (source, target) in MANY_TO_MANY:
+        elif pair in MANY_TO_MANY:
             kind = "many-to-many"
-        if self.related(source, target):
+        existing = self.related(source, target)
+        if existing is not None:
+            # "X has many Y" then "Y has many X", or an explicit many-to-many: upgrade what this turn stated
+            upgrade = kind == "many-to-many" or (existing["from"] == target and kind == "many-to-one")
+            if upgrade and existing in self.relationships and existing["type"] == "many-to-one":
+                self._drop_field(existing["from"], f"{existing.get('name') or lower_first(existing['to'])}Id")
+                existing["type"] = "many-to-many"
             return
         rel: dict[str, Any] = {"from": source, "to": target, "type": kind}
         if name:
             rel["name"] = name
         self.relationships.append(rel)
-        if kind in ("many-to-one", "one-to-one"):
+        if kind == "many-to-one":
             self.add_field(source, f"{name or lower_first(target)}Id:uuid!")
 
-    # --- sentence shapes ---------------------------------------------------------------
+    # --- one sentence -----------------------------------------------------------------
 
-    def item(self, words: list[str]) -> tuple[str, str, bool] | None:
-        """One list item → ("entity" | "attribute", name or spec, plural?)."""
-        plural_hint = any(w in ("many", "multiple", "several", "lots") for w in words)
-        words = [w for w in words if w not in _FILLERS]
-        if not words:
-            return None
-        for start in range(len(words)):
-            found = self.mention(words, start)
-            if found and found[1] == len(words):
-                return "entity", found[0], plural_hint or words[-1] != singular_word(words[-1])
-        phrase = " ".join(words[-2:])
-        for key in (phrase, words[-1]):
-            if key in ATTRIBUTES:
-                return "attribute", ATTRIBUTES[key], False
-        words = words[-2:]
-        if any(w in _STOP or not w.isalpha() or len(w) < 3 for w in words):
-            return None
-        name = pascal("_".join([*words[:-1], singular_word(words[-1])]))
-        if not NAME_RE.match(name):
-            return None
-        self.aliases[(*words[:-1], singular_word(words[-1]))] = name
-        return "entity", name, words[-1] != singular_word(words[-1])
-
-    def items_after(self, words: list[str], i: int) -> list[tuple[str, str, bool]]:
-        found: list[tuple[str, str, bool]] = []
-        current: list[str] = []
-        for word in [*words[i:], ","]:
-            if word in (",", "and", "or", "plus") or word in _HAVE or word in _LIST_VERBS:
-                item = self.item(current)
-                if item:
-                    found.append(item)
-                current = []
-                if word in _HAVE or word in _LIST_VERBS:
-                    break
-            elif word in ("for", "that", "who", "which", "where", "to", "in", "on", "by", "from", "per"):
-                item = self.item(current)
-                if item:
-                    found.append(item)
-                break
-            else:
-                current.append(word)
-        return found
-
-    def subject_before(self, words: list[str], i: int, *, adjacent: bool = False) -> str | None:
-        """The entity named just before ``words[i]``; ``adjacent`` when it must end right there."""
-        for start in range(i - 1, max(-1, i - 5), -1):
-            found = self.mention(words, start)
-            if found and (found[1] == i or not adjacent):
-                return found[0]
+    def entity(self, element: Element) -> str | None:
+        """The entity an element names: a noun phrase, or the noun "them"/"it" stands for."""
+        if element.kind == "np":
+            known = self.known_entity(list(element.words))
+            return known or self.add_entity(element.name)
+        if element.kind == "ref":
+            return self.last_subject if element.word == "they" else self.last_object
         return None
 
-    def sentence(self, words: list[str]) -> None:
-        if self.follow_up(words):
-            return
-        for i in range(len(words)):
-            found = self.mention(words, i)
-            if found:
-                self.add_entity(found[0])
-        for i, word in enumerate(words):
-            if word in _HAVE:
-                # "X with Y" binds only the noun right before "with"; "posts can also have" may skip a few
-                subject = self.subject_before(words, i, adjacent=word == "with")
-                for kind, value, plural in self.items_after(words, i + 1):
-                    if kind == "attribute":
-                        if subject:
-                            self.add_field(subject, value)
-                        continue
-                    self.add_entity(value)
-                    if subject is None or subject == value:
-                        continue
-                    if plural:
-                        self.relate(value, subject, "many-to-one")
-                    else:
-                        self.relate(subject, value, "many-to-one")
-            elif word in _LIST_VERBS:
-                for kind, value, _ in self.items_after(words, i + 1):
-                    if kind == "entity":
-                        self.add_entity(value)
-            elif i + 1 < len(words) and (word, words[i + 1]) in _BELONG:
-                subject = self.subject_before(words, i)
-                targets = [v for k, v, _ in self.items_after(words, i + 2) if k == "entity"]
-                if subject and targets:
-                    self.relate(subject, self.add_entity(targets[0]), "many-to-one")
-        if "many-to-many" in words or " ".join(words).count("many to many"):
-            named = [m[0] for i in range(len(words)) if (m := self.mention(words, i))]
-            if len(named) >= 2 and named[0] != named[1]:
+    def subject_before(self, elements: list[Element], i: int) -> str | None:
+        j = i - 1
+        while j >= 0 and elements[j].kind in ("modal", "aux"):
+            j -= 1
+        if j < 0:
+            return None
+        before = elements[j]
+        if before.kind == "ref":
+            return self.last_subject
+        if before.kind == "conj":
+            return self.last_subject  # "customers place orders and pay invoices"
+        return self.entity(before) if before.kind == "np" else None
+
+    def objects_after(self, elements: list[Element], j: int) -> list[Element]:
+        found: list[Element] = []
+        while j < len(elements):
+            element = elements[j]
+            if element.kind in ("np", "ref", "attr"):
+                after = elements[j + 1] if j + 1 < len(elements) else None
+                if (element.kind != "attr" and after is not None and after.kind in _CLAUSE_BREAKERS
+                        and after.word != "with"):
+                    break  # the subject of the next clause: "…, customers place orders"
+                found.append(element)
+            elif element.kind not in ("comma", "conj"):
+                break
+            j += 1
+        return found
+
+    def sentence(self, elements: list[Element]) -> None:
+        for element in elements:
+            if element.kind == "np":
+                self.entity(element)
+            elif element.kind == "label":
+                self.labelled += [pascal(word.replace("-", "_")) for word in element.words]
+        for i, element in enumerate(elements):
+            if element.kind == "verb":
+                self.verb(elements, i)
+            elif element.kind == "have":
+                self.have(elements, i)
+            elif element.kind == "belong":
+                self.belong(elements, i)
+            elif element.kind == "prep" and element.word == "for" and 0 < i < len(elements) - 1:
+                self.purpose(elements[i - 1], elements[i + 1])
+            elif element.kind == "np" and element.possessive and i + 1 < len(elements):
+                owner, owned = self.entity(element), self.entity(elements[i + 1])
+                if owner and owned and elements[i + 1].kind == "np":
+                    self.relate(owned, owner, "many-to-one")  # "the library's branches"
+        if any(e.kind == "m2m" for e in elements):
+            named = list(dict.fromkeys(n for e in elements if e.kind == "np" and (n := self.entity(e))))
+            if len(named) >= 2:
                 self.relate(named[0], named[1], "many-to-many")
 
-    def follow_up(self, words: list[str]) -> bool:
-        text = " ".join(words)
-        match = re.search(r"\brename (?:the )?([a-z ]+?) (?:to|as|into) ([a-z][a-z ]*)", text)
-        if match:
-            old, new = match.group(1).split(), match.group(2).split()[:2]
-            entity = self.mention(old, 0) if old else None
-            if entity and self.present(entity[0]):
-                target = pascal("_".join([*new[:-1], singular_word(new[-1])]))
-                self.rename["entities"].append({"from": entity[0], "to": target})
-                self.notes.append(f"renamed {entity[0]} to {target}")
-                return True
-            for name, entity_def in self.current["entities"].items():
-                for fname in entity_def.get("fields", {}):
-                    if snake_case(fname).replace("_", " ") == " ".join(old):
-                        to = lower_first(pascal("_".join(new)))
-                        self.rename["fields"].append({"entity": name, "from": fname, "to": to})
-                        self.notes.append(f"renamed {name}.{fname} to {to}")
-                        return True
-        match = re.search(r"\b(?:remove|delete|drop|get rid of)(?: the)? ([a-z ]+?)(?: from (?:the )?([a-z ]+))?$",
-                          text)
-        if match:
-            what, owner = match.group(1).split(), (match.group(2) or "").split()
-            holder = self.mention(owner, 0) if owner else None
-            if holder:
-                key = lower_first(pascal("_".join(what)))
-                fields = self.current["entities"].get(holder[0], {}).get("fields", {})
-                if key in fields:
-                    self.remove["fields"].append({"entity": holder[0], "field": key})
-                    self.notes.append(f"removed {holder[0]}.{key}")
-                    return True
-            entity = self.mention([w for w in what if w not in _FILLERS], 0)
-            if entity and entity[0] in self.current["entities"]:
-                self.remove["entities"].append(entity[0])
-                self.notes.append(f"removed {entity[0]}")
-                return True
-        match = re.search(r"\badd (?:a |an )?([a-z ]+?) to (?:the |each |every |all )?([a-z ]+)$", text)
-        if match:
-            owner = self.mention(match.group(2).split(), 0)
-            attribute = ATTRIBUTES.get(match.group(1))
-            if owner and attribute:
-                self.add_field(owner[0], attribute)
-                return True
-        return False
+    def verb(self, elements: list[Element], i: int) -> None:
+        verb = elements[i]
+        kind = "many-to-many" if verb.name in MANY_TO_MANY_VERBS else "many-to-one"
+        subject = self.subject_before(elements, i)
+        after = elements[i + 1] if i + 1 < len(elements) else None
+        if verb.passive or verb.name in ("happen", "occur"):
+            if subject and after is not None and after.word in ("by", *LOCATION_PREPOSITIONS):
+                # "invoices are paid by customers"; "matches are played at stadiums"
+                for agent in self.objects_after(elements, i + 2)[:1 if after.word != "by" else None]:
+                    target = self.entity(agent)
+                    if target:
+                        self.relate(subject, target, kind if after.word == "by" else "many-to-one")
+                self.last_subject = subject
+            return
+        j = i + 1
+        if after is not None and after.kind == "other" and after.word == "up":
+            j += 1  # "sign up for"
+        if (j < len(elements) and elements[j].kind == "prep" and elements[j].word in _VERB_PREPOSITIONS
+                and verb.name in PREPOSITION_VERBS | MANY_TO_MANY_VERBS):
+            j += 1  # "enroll in courses", "apply for jobs"
+            if verb.name in MANY_TO_MANY_BY_PREPOSITION:
+                kind = "many-to-many"
+        objects = [name for o in self.objects_after(elements, j) if (name := self.entity(o))]
+        for obj in objects:
+            # "guests book rooms" is many-to-many, "patients book appointments" is not
+            occasion = verb.name in BOOKING_VERBS and self.concept(obj) in OCCASIONS
+            if subject and kind == "many-to-many" and not occasion:
+                self.relate(subject, obj, kind)
+            elif subject:
+                self.relate(obj, subject, "many-to-one")
+        self.last_subject = subject or self.last_subject
+        if objects:
+            self.last_object = objects[-1]
 
-    # --- defaults ----------------------------------------------------------------
+    def have(self, elements: list[Element], i: int) -> None:
+        if elements[i].word == "with":  # "X with Y" binds only the noun right before "with",
+            # and not a verb's object: "share photos with friends"
+            bound = i and elements[i - 1].kind == "np" and (i < 2 or elements[i - 2].kind != "verb")
+            subject = self.entity(elements[i - 1]) if bound else None
+        else:
+            subject = self.subject_before(elements, i)
+        last = None
+        for item in self.objects_after(elements, i + 1):
+            if item.kind == "attr":
+                if subject:
+                    self.add_field(subject, item.name)
+                continue
+            target = self.entity(item)
+            if target is None or subject is None or target == subject:
+                continue
+            if elements[i].word == "with" and self.concept(subject) in OCCASIONS:
+                self.relate(subject, target, "many-to-one")  # "appointments with doctors"
+            elif item.plural or item.kind == "ref":
+                self.relate(target, subject, "many-to-one")
+            else:
+                self.relate(subject, target, "many-to-one")
+            last = target
+        if subject:
+            self.last_subject = subject
+        if last:
+            self.last_object = last
+
+    def belong(self, elements: list[Element], i: int) -> None:
+        subject = self.subject_before(elements, i)
+        targets = self.objects_after(elements, i + 1)
+        target = self.entity(targets[0]) if targets else None
+        if subject and target:
+            self.relate(subject, target, "many-to-many" if targets[0].many else "many-to-one")
+
+    def purpose(self, before: Element, after: Element) -> None:
+        """``invoices for orders`` → Invoice many-to-one Order; ``pets for appointments`` →
+        Appointment many-to-one Pet (an occasion made for something belongs to it)."""
+        if before.kind != "np" or after.kind != "np":
+            return
+        thing, target = self.entity(before), self.entity(after)
+        if thing and target:
+            if self.concept(target) in OCCASIONS:
+                thing, target = target, thing
+            self.relate(thing, target, "many-to-one")
+
+    def field_list(self, match: re.Match[str]) -> str:
+        """``Customers: name, email, loyalty points`` on a line of its own: the fields of one
+        entity. Attribute words are typed as usual; an entity already named or a noun the
+        lexicon knows is a reference (``Orders: total, customer``); any other noun is a
+        string field. Returns what is left to read as sentences (nothing, when consumed)."""
+        folded = unicodedata.normalize("NFKD", match.group(0)).encode("ascii", "ignore").decode().lower()
+        head_text, _, items_text = folded.partition(":")
+        head = read_sentence(head_text.strip(" \t-*"))
+        listed = [e for e in read_sentence(items_text) if e.kind not in ("comma", "conj")]
+        if not (len(head) == 1 and head[0].kind == "np" and any(e.kind == "attr" for e in listed)
+                and all(e.kind in ("np", "attr") for e in listed)):
+            return match.group(0)
+        entity = self.entity(head[0])
+        if entity is None:
+            return match.group(0)
+        for item in listed:
+            if item.kind == "attr":
+                self.add_field(entity, item.name)
+            elif self.known_entity(list(item.words)) or self.concept(item.name):
+                target = self.entity(item)
+                if target and item.plural:
+                    self.relate(target, entity, "many-to-one")
+                elif target:
+                    self.relate(entity, target, "many-to-one")
+            else:  # written as it stands: "loyalty points" → loyaltyPoints
+                self.add_field(entity, f"{lower_first(pascal(item.word.replace('-', ' ').replace(' ', '_')))}:string")
+        return ""
+
+    # --- what the lexicon implies -----------------------------------------------------------
 
     def defaults(self) -> None:
-        for (left, right), bridge in BRIDGES.items():
-            if self.present(left) and self.present(right) and not self.present(bridge) and (
-                    left in self.entities or right in self.entities):
-                self.add_entity(bridge)
-        for name in list(self.entities):
-            for companion in COMPANIONS.get(name, ()):
-                group = next((g for g in PARENTS.get(name, ()) if any(o.split(":")[0] == companion for o in g)),
-                             (companion,))
-                if not any(self.present(o.split(":")[0]) for o in group):
-                    self.add_entity(companion)
-        everyone = [*self.current["entities"], *self.entities]
+        # a known noun inside the name of the thing being built ("a hotel booking system") is an
+        # entity, unless the person also named one of its kind ("a todo app with tasks")
+        concepts = {self.concept(n) for n in [*self.current["entities"], *self.entities]}
+        for name in dict.fromkeys(self.labelled):
+            if self.concept(name) not in concepts:
+                self.add_entity(name)
+                concepts.add(self.concept(name))
+        everyone = [n for n in [*self.current["entities"], *self.entities] if self.present(n)]
+        by_concept: dict[str, str] = {}
+        for name in everyone:
+            by_concept.setdefault(self.concept(name) or "", name)
         for child in everyone:
-            if not self.present(child):
-                continue
-            for group in PARENTS.get(child, ()):
-                options = [o.split(":") for o in group]
-                if any(self.related(child, o[0]) for o in options):
+            for group in PARENTS.get(self.concept(child) or "", ()):
+                options = [(o.split(":")[0], o.split(":")[1] if ":" in o else None) for o in group]
+                present = [(by_concept[c], role) for c, role in options if c in by_concept and by_concept[c] != child]
+                if not present or any(self.related(child, parent) for parent, _ in present):
                     continue
-                choice = next((o for o in options if self.present(o[0]) and o[0] != child), None)
-                if choice and (child in self.entities or choice[0] in self.entities):
-                    self.relate(child, choice[0], "many-to-one", choice[1] if len(choice) > 1 else None)
+                parent, role = present[0]
+                if child in self.entities or parent in self.entities:
+                    self.relate(child, parent, "many-to-one", role)
         for left, right in sorted(MANY_TO_MANY):
-            if self.present(left) and self.present(right) and (left in self.entities or right in self.entities):
-                self.relate(left, right, "many-to-many")
+            a, b = by_concept.get(left), by_concept.get(right)
+            if a and b and a != b and (a in self.entities or b in self.entities):
+                self.relate(a, b, "many-to-many")
 
     def result(self) -> Extraction:
         self.defaults()
         update: dict[str, Any] = {}
         entities = {name: {"fields": fields} for name, fields in self.entities.items()}
         for name, fields in self.fields.items():
-            if self.present(name):
+            if self.present(name) and fields:
                 entities[name] = {"fields": fields}
         if entities:
             update["entities"] = entities
@@ -334,16 +363,24 @@ class _Extractor:
             new_relationships=[r for r in self.relationships if relationship_key(r) not in known],
             new_fields=[f"{e}.{f}" for e, fs in self.fields.items() for f in fs],
             notes=self.notes,
+            recognised=sum(1 for name in self.entities if self.concept(name)),
         )
 
 
 def extract_update(text: str, current: dict[str, Any] | None = None) -> Extraction:
-    """Read ``text`` for domain nouns and relations; ``current`` is the current model
-    (``{"entities", "relationships"}``) that the update will be merged into."""
+    """Read ``text`` for the person's nouns and the relations their sentences state.
+
+    Args:
+        text: what the person wrote.
+        current: the current model (``{"entities", "relationships"}``) the update will be
+            merged into; follow-ups refer to it.
+
+    Returns:
+        The tool arguments and what they add, for the provider to narrate.
+    """
     extractor = _Extractor(current)
-    cleaned = re.sub(r"\bin order to\b", "so as to", text.lower())
-    for sentence in _SENTENCES.split(cleaned):
-        words = _TOKENS.findall(sentence.replace("many-to-many", " many-to-many "))
-        if words:
-            extractor.sentence(words)
+    text = _FIELD_LIST.sub(extractor.field_list, text)
+    for sentence in sentences(text):
+        if not extractor.follow_up(sentence):
+            extractor.sentence(read_sentence(sentence))
     return extractor.result()

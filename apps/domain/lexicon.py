@@ -1,7 +1,10 @@
-"""What the offline extractor knows: common domain nouns with typed fields, the usual
-parent of each, and attribute words. Field specs are ``name:type`` plus ``!`` (required),
-``^`` (unique), ``(a|b)`` (enum values) and ``=default``; every entity also gets an
-``id`` (uuid) first and a ``createdAt`` timestamp last.
+"""What the offline extractor knows about common domain nouns: typed fields, the usual
+parent of each, and attribute words. The keys of ``ENTITIES`` are *concepts*: an entity
+is always named after the person's own word ("clients" → ``Client``), and the concept its
+word (or the last word of it) is an alias of only lends it fields and a usual parent.
+Field specs are ``name:type`` plus ``!`` (required), ``^`` (unique), ``(a|b)`` (enum
+values) and ``=default``; every entity also gets an ``id`` (uuid) first and a
+``createdAt`` timestamp last.
 """
 from __future__ import annotations
 
@@ -108,7 +111,25 @@ ENTITIES: Final[dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
     "Photo": (("photo", "image", "picture"), ("url:string!", "caption:string")),
     "Recipe": (("recipe",), ("title:string!", "instructions:text!", "servings:integer")),
     "Ingredient": (("ingredient",), ("name:string!^", "unit:string")),
+    "Pet": (("pet", "dog", "cat", "animal"), ("name:string!", "species:string!", "breed:string", "birthDate:date")),
+    "Owner": (("owner", "pet owner", "landlord"), ("name:string!", "email:string!^", "phone:string")),
+    "Vaccination": (("vaccination", "vaccine", "immunization", "immunisation"),
+                    ("vaccine:string!", "administeredOn:date!", "nextDueOn:date")),
+    "Restaurant": (("restaurant", "cafe", "bakery", "diner", "eatery"),
+                   ("name:string!", "address:string!", "cuisine:string", "phone:string")),
+    "Menu": (("menu",), ("name:string!", "activeFrom:date")),
+    "MenuItem": (("menu item", "dish", "meal"), ("name:string!", "description:text", "price:decimal!",
+                                                  "available:boolean!=true")),
+    "Courier": (("courier", "rider", "delivery driver"),
+                ("name:string!", "phone:string!", "status:enum(available|on_delivery|offline)=available")),
+    "Address": (("address",), ("street:string!", "city:string!", "postalCode:string", "country:string!")),
+    "Person": (("person", "contact", "individual"), ("name:string!", "email:string^", "phone:string")),
+    "Child": (("child", "kid"), ("name:string!", "birthDate:date!")),
+    "Meeting": (("meeting", "session"), ("title:string!", "startsAt:datetime!", "endsAt:datetime")),
 }
+
+# Every alias (singular, lower case, one or two words) → its concept.
+ALIASES: Final[dict[str, str]] = {alias: concept for concept, (aliases, _) in ENTITIES.items() for alias in aliases}
 
 # Child → groups of possible parents; in each group the first entity present wins.
 # "Target:role" names the relationship (Post → User as "author").
@@ -125,7 +146,7 @@ PARENTS: Final[dict[str, tuple[tuple[str, ...], ...]]] = {
                                                                            "Guest:author")),
     "Product": (("Category",), ("Supplier",)),
     "Room": (("Hotel",),),
-    "Booking": (("Guest", "Customer", "User:guest", "Member"), ("Room", "Event")),
+    "Booking": (("Guest", "Customer", "User:guest", "Member"), ("Room", "Event", "Hotel")),
     "Course": (("Teacher",),),
     "Enrollment": (("Student",), ("Course",)),
     "Assignment": (("Course",),),
@@ -133,7 +154,7 @@ PARENTS: Final[dict[str, tuple[tuple[str, ...], ...]]] = {
     "Copy": (("Book",),),
     "Loan": (("Member", "Student", "User:borrower"), ("Copy", "Book")),
     "Doctor": (("Clinic",),),
-    "Appointment": (("Patient",), ("Doctor",)),
+    "Appointment": (("Patient", "Pet"), ("Doctor",)),
     "Prescription": (("Appointment", "Patient"), ("Doctor",)),
     "Vehicle": (("Warehouse",),),
     "Driver": (("Vehicle",),),
@@ -153,31 +174,31 @@ PARENTS: Final[dict[str, tuple[tuple[str, ...], ...]]] = {
     "Subscription": (("Customer", "User", "Member"), ("Plan",)),
     "Photo": (("User:owner", "Member:owner"),),
     "Ingredient": (),
+    "Pet": (("Owner", "Customer:owner", "Person:owner", "Client:owner"),),
+    "Vaccination": (("Pet", "Patient"),),
+    "MenuItem": (("Restaurant", "Menu"),),
+    "Menu": (("Restaurant",),),
+    "Address": (),
 }
 
 # Pairs that are many-to-many by nature (the first holds the link).
 MANY_TO_MANY: Final[frozenset[tuple[str, str]]] = frozenset({
     ("Post", "Tag"), ("Task", "Tag"), ("Product", "Tag"), ("Book", "Tag"), ("Photo", "Tag"), ("Recipe", "Tag"),
     ("Recipe", "Ingredient"), ("Event", "Tag"),
-    ("User", "Team"), ("Employee", "Team"), ("Project", "User"),
+    ("User", "Team"), ("Employee", "Team"),
 })
 
-# Found alone, these bring the entities they cannot do without (a booking needs a guest
-# and a room); only when nothing of that group is present yet.
-COMPANIONS: Final[dict[str, tuple[str, ...]]] = {
-    "Task": ("Project", "User"), "Enrollment": ("Student", "Course"), "OrderItem": ("Order", "Product"),
-    "Loan": ("Member", "Book"), "Booking": ("Guest", "Room"), "Appointment": ("Patient", "Doctor"),
-    "Application": ("Candidate", "Job"), "Ticket": ("Event", "Attendee"), "Order": ("Customer",),
-    "Invoice": ("Customer",), "Interview": ("Application",), "Shipment": ("Vehicle", "Driver"),
-    "Copy": ("Book",), "Room": ("Hotel",),
-}
+# "An appointment for a pet" belongs to the pet (the reverse of "invoices for orders"):
+# concepts that are occasions made *for* something.
+OCCASIONS: Final[frozenset[str]] = frozenset({"Appointment", "Booking", "Meeting", "Interview"})
 
-# Two entities that are linked through a third: an order and a product meet in an order item.
-BRIDGES: Final[dict[tuple[str, str], str]] = {
-    ("Order", "Product"): "OrderItem", ("Student", "Course"): "Enrollment", ("Member", "Book"): "Loan",
-    ("Guest", "Room"): "Booking", ("Patient", "Doctor"): "Appointment", ("Candidate", "Job"): "Application",
-    ("Attendee", "Event"): "Ticket",
-}
+# "A clinic with appointments": a known noun that, introduced with "a" at the start, names
+# the business being built rather than one of its entities.
+BUSINESSES: Final[frozenset[str]] = frozenset({"Clinic", "Hotel", "Restaurant", "Company"})
+
+# Attribute words that name entities of their own when the person writes them in the
+# plural ("customers have addresses"); in the singular they stay fields ("an address").
+ENTITY_ATTRIBUTES: Final[frozenset[str]] = frozenset({"address", "status", "location", "note"})
 
 # Attribute words → field spec (without the entity-specific enum values for "status").
 ATTRIBUTES: Final[dict[str, str]] = {
@@ -226,9 +247,19 @@ def parse_field(spec: str) -> tuple[str, dict[str, Any]]:
     return name, field
 
 
-def entity_fields(name: str) -> dict[str, dict[str, Any]]:
-    """The typed fields the extractor proposes for an entity (generic ones for unknown nouns)."""
-    specs = ENTITIES[name][1] if name in ENTITIES else ("name:string!", "description:text")
+def concept_of(words: tuple[str, ...]) -> str | None:
+    """The concept of a singular noun phrase: the whole phrase, its last two words, or its last word."""
+    for size in (len(words), 2, 1):
+        if 0 < size <= len(words):
+            concept = ALIASES.get(" ".join(words[-size:]))
+            if concept:
+                return concept
+    return None
+
+
+def entity_fields(concept: str | None) -> dict[str, dict[str, Any]]:
+    """The typed fields for an entity of ``concept`` (a minimal generic set for an unknown noun)."""
+    specs = ENTITIES[concept][1] if concept in ENTITIES else ("name:string!",)
     fields = {"id": {"type": "uuid", "required": True}}
     fields.update(parse_field(spec) for spec in specs)
     fields["createdAt"] = {"type": "datetime", "required": True, "default": "now"}

@@ -62,7 +62,7 @@ def test_streamed_arguments_parse_incrementally_into_previews() -> None:
         if event.kind == "tool_delta":
             previews += parser.feed(event.arguments_delta)
     assert previews and set(previews[-1]["domainModel"]["entities"]) == {
-        "Product", "Customer", "Order", "Invoice", "OrderItem"}
+        "Product", "Customer", "Order", "Invoice"}
     assert parser.rejected == []
 
 
@@ -119,7 +119,7 @@ def test_prose_without_the_tool_and_questions_without_nouns() -> None:
     events = run(ask("What about a hotel booking system?", tools=False))
     prose = text_of(events)
     assert events[-1].reason == "stop" and not any(e.kind == "tool_start" for e in events)
-    assert "**Booking**" in prose and "each Room belongs to a Hotel" in prose
+    assert "**Booking**" in prose and "each Booking belongs to a Hotel" in prose
     vague = text_of(run(ask("hello, can you help me?")))
     assert "What do you want to build" in vague
 
