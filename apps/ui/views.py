@@ -95,5 +95,14 @@ def static_serve(request: HttpRequest, path: str, **kwargs: Any) -> HttpResponse
     Production serves ``collectstatic``'s output from the proxy and sets ``UI_SERVE_STATIC=false``.
     """
     response = staticfiles_serve(request, path, insecure=True)
+    if response.streaming:
+        # Under ASGI a file iterator is consumed synchronously anyway (with a warning); the
+        # files are small, so read them whole.
+        served = HttpResponse(b"".join(response.streaming_content), status=response.status_code)  # type: ignore[attr-defined]
+        for header in ("Content-Type", "Last-Modified", "Content-Disposition"):
+            if header in response:
+                served[header] = response[header]
+        response.close()
+        response = served
     response.setdefault("X-Content-Type-Options", "nosniff")
     return response
