@@ -74,7 +74,7 @@ class Browser:
 @pytest.fixture
 def ui_settings(fast_engine: Any) -> Any:  # noqa: F811
     # Slow enough to stop or reload mid-answer (the offline answer is a few hundred words).
-    fast_engine.OFFLINE_TOKEN_DELAY_MS = 25
+    fast_engine.OFFLINE_TOKEN_DELAY_MS = 10
     fast_engine.UI_SERVE_STATIC = True
     return fast_engine
 
