@@ -5,12 +5,14 @@ workspace's object is a 404 like a missing one); everything else is loaded by th
 """
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles.views import serve as staticfiles_serve
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
@@ -89,20 +91,20 @@ class LogoutView(auth_views.LogoutView):
     next_page = "ui:login"
 
 
-def static_serve(request: HttpRequest, path: str, **kwargs: Any) -> HttpResponse:
+def static_serve(request: HttpRequest, path: str, **kwargs: Any) -> HttpResponseBase:
     """Static files from the finders (static/, apps' static/) without collectstatic, for local use and tests.
 
     Production serves ``collectstatic``'s output from the proxy and sets ``UI_SERVE_STATIC=false``.
     """
-    response = staticfiles_serve(request, path, insecure=True)
-    if response.streaming:
+    response: HttpResponseBase = staticfiles_serve(request, path, insecure=True)
+    if isinstance(response, FileResponse):
         # Under ASGI a file iterator is consumed synchronously anyway (with a warning); the
         # files are small, so read them whole.
-        served = HttpResponse(b"".join(response.streaming_content), status=response.status_code)  # type: ignore[attr-defined]
+        with response.file_to_stream or open(os.devnull, "rb") as handle:
+            served = HttpResponse(handle.read(), status=response.status_code)
         for header in ("Content-Type", "Last-Modified", "Content-Disposition"):
             if header in response:
                 served[header] = response[header]
-        response.close()
         response = served
     response.setdefault("X-Content-Type-Options", "nosniff")
     return response

@@ -18,8 +18,8 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from tests.conftest import Tenant, make_tenant
-from tests.streaming.conftest import LiveServer, asgi_server  # noqa: F401
 from tests.engine.conftest import fake_openai, fast_engine, runtime_cleanup  # noqa: F401
+from tests.streaming.conftest import LiveServer, asgi_server  # noqa: F401
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]

@@ -13,6 +13,7 @@ from tests.ui.conftest import assistant_state, eventually, login, open_chat, scr
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+SCROLL_TOP = "node => { node.scrollTop = 0; node.dispatchEvent(new Event('scroll')); }"
 PROMPT = "I need an online shop with customers, orders, products, invoices and shipments"
 
 
@@ -165,11 +166,11 @@ async def test_history_pages_back_as_the_conversation_scrolls_up(browser, ui_use
     messages = page.locator(".message .message-body")
     await page.locator(".message", has_text="history message 69").wait_for()
     assert await messages.count() == 30
-    await page.locator("#messages").evaluate("node => { node.scrollTop = 0; node.dispatchEvent(new Event('scroll')); }")
+    await page.locator("#messages").evaluate(SCROLL_TOP)
     await page.locator(".message", has_text="history message 39").wait_for()
 
     async def all_loaded() -> bool:
-        await page.locator("#messages").evaluate("node => { node.scrollTop = 0; node.dispatchEvent(new Event('scroll')); }")
+        await page.locator("#messages").evaluate(SCROLL_TOP)
         return await messages.count() == 70
 
     await eventually(all_loaded, what="all 70 messages")

@@ -1,4 +1,4 @@
-"""Error banners (rate limit with countdown, out of credit, provider down with retry) and validation next to the input."""
+"""Error banners (rate limit with countdown, out of credit, provider down with retry); validation by the input."""
 from __future__ import annotations
 
 import re

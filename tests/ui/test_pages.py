@@ -8,7 +8,7 @@ from asgiref.sync import sync_to_async
 
 from apps.chats.models import Chat
 from apps.projects.models import Project
-from tests.ui.conftest import eventually, login, screenshot
+from tests.ui.conftest import login, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -133,7 +133,8 @@ async def test_keyboard_and_screen_reader_labels(browser, ui_user):
         assert await page.get_by_label(label, exact=True).count() == 1, label
     assert await page.get_by_role("button", name="Send").is_visible()
     assert await page.get_by_role("img", name="ER diagram of the domain model").count() == 1
-    assert await page.get_by_role("button", name="Upload documents: drop files here or press Enter to choose").count() == 1
+    upload = "Upload documents: drop files here or press Enter to choose"
+    assert await page.get_by_role("button", name=upload).count() == 1
 
     box = page.get_by_label("Message", exact=True)
     await box.focus()
