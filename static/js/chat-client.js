@@ -255,6 +255,11 @@ export class ChatClient {
         this.socket = null;
         this.socketReady = null;
         if (!wasOpen) reject(new ApiError(0, 'network_error', 'Could not connect to the chat socket.', { retry: true }));
+        // A message sent but not yet acknowledged by run.started: report it instead of waiting forever.
+        if (wasOpen && this.pending) {
+          this._rejectPending(new ApiError(0, 'network_error', 'The connection closed before the answer started.',
+                                           { retry: true }));
+        }
         // A run in flight keeps going on the server: follow it over SSE from the last seq seen.
         const runId = this.state.runId;
         if (!this.closed && runId && this.state.isStreaming && !this.followers.has(runId)) this.resume(runId);

@@ -67,6 +67,9 @@ function fillMessage(li, m) {
   const parts = [head, body];
   if (m.isStreaming) parts.push(el('span', { class: 'cursor', 'aria-hidden': 'true', text: '▊' }));
   if (m.status === 'stopped') parts.push(el('p', { class: 'badge muted', text: 'stopped' }));
+  if (!m.error && (m.status === 'error' || m.status === 'interrupted')) {
+    parts.push(el('p', { class: 'message-error', role: 'note', text: `This answer ended early (${m.status}).` }));
+  }
   if (m.error) parts.push(el('p', { class: 'message-error', role: 'note', text: `${m.error.code}: ${m.error.message}` }));
   parts.push(sourcesBlock(m), usageLine(m));
   li.replaceChildren(...parts.filter(Boolean));
