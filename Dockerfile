@@ -19,6 +19,8 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir --extra-index-url https://download.pytorch.org/whl/cpu -r requirements.txt
 
 COPY . .
+# The UI's front-end libraries from npm (package-lock.json), copied into static/vendor/.
+RUN npm ci --no-audit --no-fund --loglevel=error && python scripts/vendor_static.py && rm -rf node_modules
 RUN DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=localhost DATABASE_URL=sqlite:///tmp/unused.db \
     python manage.py collectstatic --noinput
 

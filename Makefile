@@ -8,7 +8,7 @@ PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint bench bench-quick db-stop venv deps node clean peer-venv
+.PHONY: run test lint bench bench-quick db-stop venv deps node clean peer-venv static-vendor
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,12 +30,16 @@ node:
 
 deps: venv node
 
-run: deps
+# The UI's front-end libraries (npm, pinned by package-lock.json) copied into static/vendor/.
+static-vendor: node
+	$(PYTHON) scripts/vendor_static.py
+
+run: deps static-vendor
 	$(PY) manage.py migrate --noinput
 	HOST=$(HOST) PORT=$(PORT) $(PY) manage.py bootstrap_local
 	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) config.asgi:application
 
-test: deps
+test: deps static-vendor
 	bash scripts/ensure-redis.sh
 	@if [ -x scripts/ensure-browser.sh ]; then bash scripts/ensure-browser.sh; fi
 	$(PY) manage.py migrate --noinput >/dev/null

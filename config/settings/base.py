@@ -130,6 +130,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+# Django serves /static/ itself (local use, tests, a single container); behind a proxy that
+# serves collectstatic's STATIC_ROOT, set it to false (docs/ui.md).
+UI_SERVE_STATIC = env.bool("UI_SERVE_STATIC", default=True)
 
 # --- REST framework -----------------------------------------------------------
 REST_FRAMEWORK = {

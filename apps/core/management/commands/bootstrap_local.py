@@ -66,6 +66,7 @@ class Command(BaseCommand):
         base = f"http://{host}:{port}"
         self.stdout.write("")
         self.stdout.write(f"  Blueprint is starting on {base}")
+        self.stdout.write(f"  UI:       {base}/   (sign in with the admin user below)")
         self.stdout.write(f"  Admin:    {base}/admin/   user: {username}   password: {password}")
         self.stdout.write(f"  API docs: {base}/api/docs/")
         self.stdout.write(f"  API key:  {raw}")
