@@ -6,10 +6,14 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
+import pytest
+
+from tests.fakes.openai_server import FakeOpenAI
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,3 +71,14 @@ def stop_workers(workers: list[Worker]) -> None:
             worker.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             worker.process.kill()
+
+
+@pytest.fixture
+def fake_upstream() -> Iterator[FakeOpenAI]:
+    """A fake OpenAI upstream in a thread of this process, reachable by worker subprocesses."""
+    fake = FakeOpenAI()
+    fake.start_in_thread()
+    try:
+        yield fake
+    finally:
+        fake.stop_thread()

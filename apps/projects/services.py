@@ -6,6 +6,7 @@ import uuid
 from django.db import transaction
 
 from apps.core.models import Workspace
+from apps.core.selectors import parse_uuid
 from apps.projects.models import Project, project_unique_slug
 
 
@@ -72,7 +73,7 @@ def project_get_or_create_for_client_id(*, workspace: Workspace, client_id: str)
     """
     from apps.chats.services import chat_create
 
-    own = Project.objects.filter(workspace=workspace, pk=client_id).first() if _is_uuid(client_id) else None
+    own = Project.objects.filter(workspace=workspace, pk=client_id).first() if parse_uuid(client_id) else None
     if own is not None:
         return own
     derived = uuid.uuid5(CLIENT_PROJECT_NAMESPACE, f"{workspace.pk}:{client_id}")
@@ -85,11 +86,3 @@ def project_get_or_create_for_client_id(*, workspace: Workspace, client_id: str)
     project = Project.objects.create(id=derived, workspace=workspace, name=name, slug=slug)
     chat_create(project=project, mode="chat", title="Default chat", is_default=True)
     return project
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True

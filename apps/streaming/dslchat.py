@@ -12,9 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from apps.chats.models import Message, Run
@@ -26,6 +24,7 @@ from apps.streaming.chat_requests import chat_by_reference, parse_chat_turn, sta
 from apps.streaming.dialects import seed000
 from apps.streaming.http import Call, Endpoint, dumps, stream_until_done_or_disconnect
 from apps.streaming.native import parse_after
+from apps.streaming.sockets import EngineSocketConsumer
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +117,7 @@ class ChatStreamEndpoint(Seed000Endpoint):
 # --- WebSocket ----------------------------------------------------------------------------------
 
 
-class DslChatSocketConsumer(AsyncJsonWebsocketConsumer):
+class DslChatSocketConsumer(EngineSocketConsumer):
     """WebSocket ``/api/chat/ws`` in seed 000's frames.
 
     Client frames: ``{"type": "message", "content": "…", chatId?, model?, temperature?,
@@ -127,16 +126,6 @@ class DslChatSocketConsumer(AsyncJsonWebsocketConsumer):
     Server frames: ``{"type": "chat" | "text" | "dsl" | "phase" | "done" | "error" | "history"
     | "stopped", "content": …}``; run frames carry ``id`` (the event's seq). Runs outlive the socket.
     """
-
-    channel_layer_alias = "no-channel-layer"  # events come through the engine's bus
-
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        # As the native socket: skip Channels' per-frame close_old_connections hop; the ORM is
-        # only used through database_sync_to_async and the engine's own threads.
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
 
     async def connect(self) -> None:
         await self.accept()

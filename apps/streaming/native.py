@@ -6,9 +6,7 @@ import asyncio
 import logging
 from typing import Any
 
-from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from apps.core.auth import Principal
 from apps.core.errors import ApplicationError, ValidationFailed
@@ -16,6 +14,7 @@ from apps.engine import api as engine
 from apps.streaming.dialects import native
 from apps.streaming.http import Call, Endpoint, dumps, stream_until_done_or_disconnect
 from apps.streaming.requests import native_chat, native_run_request
+from apps.streaming.sockets import EngineSocketConsumer
 
 logger = logging.getLogger(__name__)
 
@@ -87,26 +86,13 @@ class ResumeEndpoint(NativeEndpoint):
         await stream_until_done_or_disconnect(call, sub, native.encode_sse)
 
 
-class ChatSocketConsumer(AsyncJsonWebsocketConsumer):
+class ChatSocketConsumer(EngineSocketConsumer):
     """WebSocket ``/api/chat/{projectId}/ws``.
 
     Client frames: ``{"type": "message", chatId, text, clientMessageId?, …}``,
     ``{"type": "stop", chatId}``, ``{"type": "resume", runId, afterSeq}``.
     Server frames: canonical events. A run keeps going when the socket drops.
     """
-
-    # Runs reach the socket through the engine's bus, not a per-connection channel of the
-    # channel layer: an alias with no layer configured gives the consumer none.
-    channel_layer_alias = "no-channel-layer"
-
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        # Channels closes stale connections before every frame (a hop to its sync thread);
-        # nothing here touches the ORM outside database_sync_to_async / the engine's own
-        # threads, which manage their connections themselves.
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
 
     async def connect(self) -> None:
         await self.accept()

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,6 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from tests.engine.conftest import default_chat, text_script
-from tests.fakes.openai_server import FakeOpenAI
 from tests.invariants import check_runs
 from tests.streaming.conftest import read_sse
 from tests.workers import ROOT, Worker, free_port, spawn_worker, stop_workers, wait_healthy
@@ -44,16 +43,6 @@ ENGINE_ENV = {
     "ENGINE_SUBSCRIBER_POLL_S": "0.5",
     "RATE_LIMIT_PER_MINUTE": "1000",
 }
-
-
-@pytest.fixture
-def fake_upstream() -> Iterator[FakeOpenAI]:
-    fake = FakeOpenAI()
-    fake.start_in_thread()
-    try:
-        yield fake
-    finally:
-        fake.stop_thread()
 
 
 def _events_text(events: list[dict[str, Any]]) -> str:

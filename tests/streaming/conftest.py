@@ -13,6 +13,7 @@ import pytest
 import uvicorn
 
 from tests.engine.conftest import fake_openai, fast_engine, runtime_cleanup, tenant_async  # noqa: F401
+from tests.workers import fake_upstream  # noqa: F401
 
 
 @dataclass

@@ -10,7 +10,7 @@ import json
 import os
 import signal
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -44,16 +44,6 @@ def _need_redis() -> None:
         if os.environ.get("CI"):
             pytest.fail("Redis is not running on 127.0.0.1:6379 (scripts/ensure-redis.sh starts it)")
         pytest.skip("Redis is not running on 127.0.0.1:6379")
-
-
-@pytest.fixture
-def fake_upstream() -> Iterator[FakeOpenAI]:
-    fake = FakeOpenAI()
-    fake.start_in_thread()
-    try:
-        yield fake
-    finally:
-        fake.stop_thread()
 
 
 @pytest.fixture
