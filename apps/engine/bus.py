@@ -5,7 +5,8 @@ layer lives in ``apps.streaming.bus`` and is chosen by ``settings.ENGINE_BUS``.
 Messages may be dropped: Postgres stays the source of truth.
 
 Messages: ``{"type": "run.events", "runId", "origin", "events": [...]}`` after a
-batch is persisted, and ``{"type": "run.stop", "runId", "origin"}``.
+batch is persisted, ``{"type": "run.stop", "runId", "origin"}``, and ``{"type": "run.notify",
+"runId", "origin", "event": {"type", "payload"}}`` (an outside event for the run's worker to emit).
 """
 
 from __future__ import annotations

@@ -219,6 +219,13 @@ class Runtime:
             active = _local_runs.get(run_id)
             if active is not None:
                 active.request_stop("stop")
+        elif message.get("type") == "run.notify":  # an outside event (direct-save) for a run running here
+            active = _local_runs.get(run_id)
+            event = message.get("event") or {}
+            if active is not None and isinstance(event.get("type"), str):
+                from apps.engine.notify import emit_unless_ending
+
+                emit_unless_ending(active, event["type"], dict(event.get("payload") or {}))
 
     async def join(self, run_id: str) -> None:
         self._joined[run_id] = self._joined.get(run_id, 0) + 1

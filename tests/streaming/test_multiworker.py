@@ -147,3 +147,31 @@ def test_default_reaper_settings_interrupt_within_60_seconds():
     from config.settings import base
 
     assert base.ENGINE_STALE_AFTER_S + base.ENGINE_REAPER_INTERVAL_S + base.ENGINE_HEARTBEAT_INTERVAL_S < 60
+
+
+async def test_a_direct_save_through_b_reaches_the_run_streaming_on_a(workers, tenant_async, fake_upstream):
+    """``file.updated`` from a direct-save joins the chat's live run on whichever worker runs it."""
+    fake_upstream.set_script(text_script(300, delay=0.02))
+    a, b = workers["A"], workers["B"]
+    chat = await default_chat(tenant_async)
+    project = tenant_async.project.pk
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+        put = await session.put(f"{b.url}/api/projects/{project}/files/src/Hero.tsx", headers=_headers(tenant_async),
+                                data=json.dumps({"content": "export const Hero = () => <h1>Hello</h1>;\n"}))
+        assert put.status == 201, await put.text()
+        on_a = await session.post(f"{a.url}/api/chat/{project}/messages", headers=_headers(tenant_async),
+                                  data=json.dumps({"chatId": str(chat.pk), "text": "Hello", "model": "gpt-4o"}))
+        head = await read_sse(on_a, limit=5)
+        saved = await session.post(f"{b.url}/api/direct-save/{project}", headers=_headers(tenant_async),
+                                   data=json.dumps({"filePath": "src/Hero.tsx", "chatId": str(chat.pk), "patches": [
+                                       {"selector": "h1", "property": "text", "value": "Welcome"}]}))
+        body = await saved.json()
+        assert saved.status == 200, body
+        assert body["notifiedRunId"] == head[0].data["runId"]
+        events = [e.data for e in head + await read_sse(on_a)]
+    updates = [e for e in events if e["type"] == "file.updated"]
+    assert [(u["path"], u["version"], u["source"]) for u in updates] == [("src/Hero.tsx", 2, "direct_save")]
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert events[-1]["type"] == "session.task_complete"
+    verdict = await sync_to_async(check_runs)([events[0]["runId"]])
+    assert verdict.ok, verdict.summary()
