@@ -14,6 +14,7 @@ from apps.core.auth import Principal
 from apps.core.errors import ApplicationError, ValidationFailed
 from apps.engine import api as engine
 from apps.streaming.dialects import native
+from apps.streaming.frames import SafeJsonFrames
 from apps.streaming.http import Call, Endpoint, dumps, stream_until_done_or_disconnect
 from apps.streaming.requests import native_chat, native_run_request
 
@@ -87,7 +88,7 @@ class ResumeEndpoint(NativeEndpoint):
         await stream_until_done_or_disconnect(call, sub, native.encode_sse)
 
 
-class ChatSocketConsumer(AsyncJsonWebsocketConsumer):
+class ChatSocketConsumer(SafeJsonFrames, AsyncJsonWebsocketConsumer):
     """WebSocket ``/api/chat/{projectId}/ws``.
 
     Client frames: ``{"type": "message", chatId, text, clientMessageId?, …}``,
@@ -155,11 +156,8 @@ class ChatSocketConsumer(AsyncJsonWebsocketConsumer):
         except ApplicationError as exc:
             await self.send_json(native.error_frame(exc))
 
-    async def decode_json(self, text_data: str) -> Any:
-        try:
-            return await super().decode_json(text_data)
-        except ValueError:
-            return {"type": "__malformed__"}
+    async def frame_error(self, exc: ValidationFailed) -> None:
+        await self.send_json(native.error_frame(exc))
 
     def _forward(self, run_id: str, after: int) -> None:
         task = asyncio.create_task(self._forward_events(run_id, after))

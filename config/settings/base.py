@@ -223,6 +223,8 @@ KNOWLEDGE_MAX_DOCUMENTS_PER_PROJECT = env.int("KNOWLEDGE_MAX_DOCUMENTS_PER_PROJE
 KNOWLEDGE_CHUNK_MAX_CHARS = env.int("KNOWLEDGE_CHUNK_MAX_CHARS", default=1000)
 KNOWLEDGE_CHUNK_OVERLAP_CHARS = env.int("KNOWLEDGE_CHUNK_OVERLAP_CHARS", default=150)
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=10 * 1024 * 1024)
+# A request body must arrive whole within this many seconds (a slowloris client gets a 408).
+REQUEST_BODY_TIMEOUT_S = env.float("REQUEST_BODY_TIMEOUT_S", default=30.0)
 
 LOGGING = {
     "version": 1,

@@ -119,7 +119,7 @@ async def ws_exchange(live: LiveServer, path: str, *, key: str | None, frame: An
                 frames.append(json.loads(message.data))
         except TimeoutError:
             pass
-        if not socket.closed and frames and frames[-1].get("type") == "error":
+        if frame is None and raw is None and not socket.closed and frames and frames[-1].get("type") == "error":
             # a handshake error closes the socket right after its frame; wait for the close
             try:
                 message = await socket.receive(timeout=0.5)
