@@ -13,20 +13,20 @@ from apps.core.errors import ValidationFailed
 from apps.streaming.http import check_json_strings
 
 
-def decode_frame(text_data: str | None) -> Any:
+def decode_frame(text_data: str | None, *, code: str = "malformed_json") -> Any:
     """The frame's JSON value.
 
     Raises:
         ValidationFailed: binary, malformed, too deep, or with strings Postgres cannot store.
     """
     if text_data is None:
-        raise ValidationFailed("Frames must be JSON text, not binary.", field="frame", code="malformed_json")
+        raise ValidationFailed("Frames must be JSON text, not binary.", field="frame", code=code)
     try:
         content = json.loads(text_data)
     except ValueError:
-        raise ValidationFailed("The frame is not valid JSON.", field="frame", code="malformed_json") from None
+        raise ValidationFailed("The frame is not valid JSON.", field="frame", code=code) from None
     except RecursionError:
-        raise ValidationFailed("The frame is nested too deeply.", field="frame", code="malformed_json") from None
+        raise ValidationFailed("The frame is nested too deeply.", field="frame", code=code) from None
     check_json_strings(content, "frame")
     return content
 
@@ -34,9 +34,11 @@ def decode_frame(text_data: str | None) -> Any:
 class SafeJsonFrames:
     """Mixin for ``AsyncJsonWebsocketConsumer``: decode with ``decode_frame``, answer bad frames."""
 
+    malformed_code = "malformed_json"  # the error code of an undecodable frame, per dialect
+
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
         try:
-            content = decode_frame(text_data)
+            content = decode_frame(text_data, code=self.malformed_code)
         except ValidationFailed as exc:
             await self.frame_error(exc)
             return

@@ -156,6 +156,8 @@ class ChatSocketConsumer(SafeJsonFrames, AsyncJsonWebsocketConsumer):
         except ApplicationError as exc:
             await self.send_json(native.error_frame(exc))
 
+    malformed_code = "invalid_request"  # seed 001's code for a frame it cannot read
+
     async def frame_error(self, exc: ValidationFailed) -> None:
         await self.send_json(native.error_frame(exc))
 

@@ -15,8 +15,8 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from tests.conftest import Tenant, make_tenant
-from tests.streaming.conftest import LiveServer, asgi_server  # noqa: F401
 from tests.engine.conftest import fake_openai, fast_engine, runtime_cleanup  # noqa: F401
+from tests.streaming.conftest import LiveServer, asgi_server  # noqa: F401
 
 REQUEST_TIMEOUT_S = 15.0
 
@@ -96,7 +96,7 @@ class WsAnswer:
 
 async def ws_exchange(live: LiveServer, path: str, *, key: str | None, frame: Any = None,
                       raw: str | bytes | None = None, headers: dict[str, str] | None = None,
-                      timeout: float = 5.0, want: int = 1) -> WsAnswer:
+                      timeout: float = 5.0, want: int = 1, await_close: bool = False) -> WsAnswer:
     """Open a socket, send one frame, collect frames until ``want`` arrived, it closes or ``timeout``."""
     sent = dict(headers or {})
     if key is not None:
@@ -119,7 +119,8 @@ async def ws_exchange(live: LiveServer, path: str, *, key: str | None, frame: An
                 frames.append(json.loads(message.data))
         except TimeoutError:
             pass
-        if frame is None and raw is None and not socket.closed and frames and frames[-1].get("type") == "error":
+        handshake_only = frame is None and raw is None
+        if (handshake_only or await_close) and not socket.closed and frames and frames[-1].get("type") == "error":
             # a handshake error closes the socket right after its frame; wait for the close
             try:
                 message = await socket.receive(timeout=0.5)

@@ -47,7 +47,8 @@ RAW_BODIES: dict[str, bytes] = {
     "duplicate keys": b'{"text": "x", "text": 7, "messages": [{"role": "user", "content": "x"}], "messages": 7}',
     "lone surrogate": b'{"text": "\\ud800", "messages": [{"role": "user", "content": "\\udfff"}]}',
     "NUL": b'{"text": "a\\u0000b", "messages": [{"role": "user", "content": "a\\u0000b"}]}',
-    "only unicode spaces": '{"text": "\u3000\u2028\u00a0", "messages": [{"role": "user", "content": "\u3000"}]}'.encode(),
+    "only unicode spaces": json.dumps({"text": "\u3000\u2028\u00a0",
+                                       "messages": [{"role": "user", "content": "\u3000"}]}).encode(),
     "huge text": json.dumps({"text": "x" * 20_001,
                              "messages": [{"role": "user", "content": "x" * 20_001}]}).encode(),
     "huge key": json.dumps({"k" * 100_000: 1}).encode(),
@@ -256,5 +257,5 @@ async def test_a_slowloris_body_is_cut_off_with_408_while_others_are_served(asgi
     for answer, elapsed in results:
         assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
         assert elapsed < 5
-        assert b"request_timeout" in answer
+        assert b"request_timeout" in answer.lower()
     assert fake_openai.requests == []

@@ -23,9 +23,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 async def send(live: Any, spec: RouteSpec, ids: dict[str, str], key: str | None,
-               headers: dict[str, str] | None = None) -> Answer | WsAnswer:
+               headers: dict[str, str] | None = None, await_close: bool = False) -> Answer | WsAnswer:
     if spec.kind == "ws":
-        return await ws_exchange(live, spec.url(ids), key=key, frame=spec.filled_frame(ids),
+        return await ws_exchange(live, spec.url(ids), key=key, frame=spec.filled_frame(ids), await_close=await_close,
                                  timeout=5.0 if spec.frame is not None else 1.0,
                                  headers={**spec.headers, **(headers or {})})
     return await call(live, spec.method, spec.url(ids), key=key, body=spec.filled_body(ids),
@@ -132,7 +132,7 @@ async def test_missing_malformed_and_revoked_keys_get_the_dialect_401_and_no_dat
     failures = []
     for spec in ROUTES:
         for label, headers in cases.items():
-            answer = await send(asgi_server, spec, ids, None, headers=headers)
+            answer = await send(asgi_server, spec, ids, None, headers=headers, await_close=True)
             if isinstance(answer, WsAnswer):
                 code = ws_error_code(spec.shape, answer.frames[0]) if answer.frames else None
                 ok = code is not None and answer.close_code == 4401 and len(answer.frames) == 1
