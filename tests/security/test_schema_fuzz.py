@@ -21,8 +21,8 @@ import requests
 import schemathesis
 from django.conf import settings as django_settings
 from hypothesis import HealthCheck, Phase, given
-from hypothesis import strategies as st
 from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis.generation.modes import GenerationMode
 
