@@ -53,3 +53,27 @@ async def test_a_session_reads_without_a_token(asgi_server, world: Any):
     session = await sync_to_async(_session_cookie)(world)
     answer = await call(asgi_server, "GET", "/api/projects", headers={"Cookie": f"sessionid={session}"})
     assert answer.status == 200 and world.ids["project"] in answer.text
+
+
+WS_PATHS = ["/api/chat/{project}/ws", "/api/chat/ws"]
+
+
+async def test_a_cross_site_websocket_with_the_session_is_refused(asgi_server, world):
+    """Cross-site WebSocket hijacking: a browser on another origin carries the session cookie."""
+    import aiohttp
+
+    session = await sync_to_async(_session_cookie)(world)
+    for template in WS_PATHS:
+        url = asgi_server.ws_url(template.replace("{project}", world.ids["project"]))
+        cookie = {"Cookie": f"sessionid={session}"}
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await asgi_server.session.ws_connect(url, headers={**cookie, "Origin": "https://evil.example"})
+        assert refused.value.status == 403
+        # The same session from the site's own origin is let in and authenticated.
+        socket = await asgi_server.session.ws_connect(url, headers={**cookie, "Origin": "http://127.0.0.1"})
+        try:
+            await socket.send_json({"type": "stop", "chatId": world.ids["chat"]})
+            frame = await socket.receive_json(timeout=5)
+            assert frame.get("type") in ("stop.ack", "stopped"), frame
+        finally:
+            await socket.close()
