@@ -264,3 +264,42 @@ async def test_a_slowloris_body_is_cut_off_with_408_while_others_are_served(asgi
         assert elapsed < 5
         assert b"request_timeout" in answer.lower()
     assert fake_openai.requests == []
+
+
+async def test_nul_surrogates_and_depth_are_400s_naming_the_field(asgi_server, world, fake_openai):
+    from asgiref.sync import sync_to_async
+
+    ids = await sync_to_async(_ids)(world)
+    native = f"/api/chat/{ids['project']}/messages"
+    cases = [
+        (native, b'{"text": "a\\u0000b"}', "text"),
+        (native, b'{"text": "ok", "attachments": [{"name": "\\udc00"}]}', "attachments[0].name"),
+        ("/api/chat", b'{"messages": [{"role": "user", "content": "\\ud800"}]}', "messages[0].content"),
+        ("/api/chat/stream", b'{"messages": [{"role": "user", "content": "x"}], "model": "a\\u0000"}', "model"),
+        ("/api/chat/stream", b'{"messages": ' + b"[" * 100 + b"]" * 100 + b"}", "messages" + "[0]" * 64),
+        ("/api/chat", b"[" * 10_000 + b"]" * 10_000, "body"),
+    ]
+    for path, raw, field in cases:
+        answer = await call(asgi_server, "POST", path, key=world.attacker.raw_key, raw=raw)
+        error = answer.body["error"]
+        found = error.get("field") if isinstance(error, dict) else answer.body.get("field")
+        assert answer.status == 400 and found == field, (path, answer.text)
+    assert fake_openai.requests == []
+
+
+async def test_a_bad_frame_leaves_the_socket_usable(asgi_server, world, fake_openai):
+    """After a binary or NUL frame, the same socket still answers the next frame."""
+    from asgiref.sync import sync_to_async
+
+    ids = await sync_to_async(_ids)(world)
+    url = asgi_server.ws_url(f"/api/chat/{ids['project']}/ws")
+    async with asgi_server.session.ws_connect(url, headers={"X-API-Key": world.attacker.raw_key}) as socket:
+        await socket.send_bytes(b"\x00\xff")
+        assert (await socket.receive_json(timeout=5))["type"] == "error"
+        await socket.send_str('{"type": "stop", "chatId": "a\\u0000"}')
+        frame = await socket.receive_json(timeout=5)
+        assert (frame["type"], frame["field"]) == ("error", "frame.chatId")
+        await socket.send_json({"type": "stop", "chatId": ids["chat"]})
+        assert (await socket.receive_json(timeout=5))["type"] == "stop.ack"
+        assert not socket.closed and socket.close_code is None
+        await socket.close()
