@@ -11,10 +11,12 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
 from apps.core.auth import PrincipalMiddleware  # noqa: E402
+from apps.core.body_deadline import BodyDeadlineMiddleware  # noqa: E402
 from apps.streaming.security import allowed_hosts_origin_validator  # noqa: E402
 from config.routing import http_routes, websocket_routes  # noqa: E402
 
-_django_fallback = re_path(r"", django_asgi_app)  # type: ignore[arg-type]
+# The REST routes get a request-body deadline (streaming endpoints enforce their own).
+_django_fallback = re_path(r"", BodyDeadlineMiddleware(django_asgi_app))  # type: ignore[arg-type]
 
 application = ProtocolTypeRouter(
     {

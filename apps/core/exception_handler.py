@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -37,6 +38,9 @@ def error_response(exc: ApplicationError) -> Response:
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
         return error_response(exc)
+    if isinstance(exc, RequestDataTooBig):
+        return Response({"error": {"code": "payload_too_large", "message": "The request body is too large."}},
+                        status=413)
     if isinstance(exc, Http404):
         return Response({"error": {"code": "not_found", "message": "Not found."}}, status=404)
     if isinstance(exc, DjangoPermissionDenied):

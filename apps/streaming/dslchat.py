@@ -22,6 +22,7 @@ from apps.engine import api as engine
 from apps.engine import validation as v
 from apps.streaming.chat_requests import chat_by_reference, parse_chat_turn, start_turn
 from apps.streaming.dialects import seed000
+from apps.streaming.frames import SafeJsonFrames
 from apps.streaming.http import Call, Endpoint, dumps, stream_until_done_or_disconnect
 from apps.streaming.native import parse_after
 from apps.streaming.sockets import EngineSocketConsumer
@@ -117,7 +118,7 @@ class ChatStreamEndpoint(Seed000Endpoint):
 # --- WebSocket ----------------------------------------------------------------------------------
 
 
-class DslChatSocketConsumer(EngineSocketConsumer):
+class DslChatSocketConsumer(SafeJsonFrames, EngineSocketConsumer):
     """WebSocket ``/api/chat/ws`` in seed 000's frames.
 
     Client frames: ``{"type": "message", "content": "…", chatId?, model?, temperature?,
@@ -140,11 +141,9 @@ class DslChatSocketConsumer(EngineSocketConsumer):
             await self.send_json(seed000.frame("error", seed000.error_object(exc.code, exc.message, exc.extra)))
             await self.close(code=4401)
 
-    async def decode_json(self, text_data: str) -> Any:
-        try:
-            return await super().decode_json(text_data)
-        except ValueError:
-            return {"type": "__malformed__"}
+    async def frame_error(self, exc: ValidationFailed) -> None:
+        if self.principal is not None:
+            await self.send_json(seed000.frame("error", seed000.error_object(exc.code, exc.message, exc.extra)))
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         # Never await a whole generation here: Channels handles one frame at a time.
@@ -155,8 +154,6 @@ class DslChatSocketConsumer(EngineSocketConsumer):
             if not isinstance(content, dict):
                 raise ValidationFailed("A frame must be a JSON object.", field="frame")
             kind = content.get("type")
-            if kind == "__malformed__":
-                raise ValidationFailed("The frame is not valid JSON.", field="frame", code="malformed_json")
             if kind == "message":
                 await self._message(principal, content)
             elif kind == "stop":

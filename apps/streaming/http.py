@@ -72,7 +72,21 @@ class Call:
         parsed = parse_qs(self.scope.get("query_string", b"").decode("latin1"), keep_blank_values=True)
         return {key: values[-1] for key, values in parsed.items()}
 
-    async def read_body(self, limit: int) -> bytes:
+    async def read_body(self, limit: int, timeout: float | None = None) -> bytes:
+        """The whole body, at most ``limit`` bytes (413), within ``timeout`` seconds (408).
+
+        The deadline covers the whole body, not each chunk: a client dripping a byte at a
+        time (slowloris) would otherwise hold the connection and its task for ever.
+        """
+        try:
+            async with asyncio.timeout(timeout):
+                return await self._read_body(limit)
+        except TimeoutError:
+            raise ApplicationError(
+                f"The request body did not arrive within {timeout:g} seconds.", code="request_timeout", status=408
+            ) from None
+
+    async def _read_body(self, limit: int) -> bytes:
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -94,9 +108,14 @@ class Call:
         if not body.strip():
             raise ValidationFailed("The request body must be a JSON object.", field="body", code="malformed_json")
         try:
-            return json.loads(body)
+            # RFC 8259: JSON between systems is UTF-8 (json.loads would also guess UTF-16/32).
+            value = json.loads(body.decode("utf-8"))
         except (ValueError, UnicodeDecodeError) as exc:
             raise ValidationFailed(f"Malformed JSON: {exc}", field="body", code="malformed_json") from None
+        except RecursionError:
+            raise ValidationFailed("The JSON is nested too deeply.", field="body", code="malformed_json") from None
+        check_json_strings(value)
+        return value
 
     async def respond_json(self, body: Any, *, status: int = 200, headers: Headers | None = None) -> None:
         payload = dumps(body).encode()
@@ -130,6 +149,35 @@ class Call:
             if message["type"] == "http.disconnect":
                 self.disconnected = True
                 return
+
+
+MAX_JSON_DEPTH = 64
+
+
+def check_json_strings(value: Any, path: str = "body", depth: int = 0) -> None:
+    """Reject what JSON allows but Postgres and the providers do not: NUL characters and lone
+    UTF-16 surrogates (``"\\ud800"``) in any string, and absurd nesting.
+
+    Raises:
+        ValidationFailed: naming the field.
+    """
+    if depth > MAX_JSON_DEPTH:
+        raise ValidationFailed(f"{path} is nested more than {MAX_JSON_DEPTH} levels deep.", field=path,
+                               code="malformed_json")
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValidationFailed(f"{path} must not contain NUL characters.", field=path)
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationFailed(f"{path} contains an unpaired UTF-16 surrogate.", field=path) from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_json_strings(key, path, depth + 1)
+            check_json_strings(item, f"{key}" if path == "body" else f"{path}.{key}", depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            check_json_strings(item, f"{path}[{index}]", depth + 1)
 
 
 # An event's bytes on the wire (b"" leaves it out).
@@ -233,7 +281,8 @@ class Endpoint:
         try:
             if call.method not in self.methods:
                 raise ApplicationError(f"Method {call.method} not allowed.", code="method_not_allowed", status=405)
-            body = await call.read_body(settings.MAX_REQUEST_BODY_BYTES) if call.method != "GET" else b""
+            body = (await call.read_body(settings.MAX_REQUEST_BODY_BYTES, settings.REQUEST_BODY_TIMEOUT_S)
+                    if call.method != "GET" else b"")
             principal = self.authenticate(scope)
             if principal is not None and principal.via_session and call.method not in ("GET", "HEAD"):
                 reason = csrf_failure(scope, body)

@@ -12,6 +12,7 @@ from apps.core.auth import Principal
 from apps.core.errors import ApplicationError, ValidationFailed
 from apps.engine import api as engine
 from apps.streaming.dialects import native
+from apps.streaming.frames import SafeJsonFrames
 from apps.streaming.http import Call, Endpoint, dumps, stream_until_done_or_disconnect
 from apps.streaming.requests import native_chat, native_run_request
 from apps.streaming.sockets import EngineSocketConsumer
@@ -86,7 +87,7 @@ class ResumeEndpoint(NativeEndpoint):
         await stream_until_done_or_disconnect(call, sub, native.encode_sse)
 
 
-class ChatSocketConsumer(EngineSocketConsumer):
+class ChatSocketConsumer(SafeJsonFrames, EngineSocketConsumer):
     """WebSocket ``/api/chat/{projectId}/ws``.
 
     Client frames: ``{"type": "message", chatId, text, clientMessageId?, …}``,
@@ -141,11 +142,10 @@ class ChatSocketConsumer(EngineSocketConsumer):
         except ApplicationError as exc:
             await self.send_json(native.error_frame(exc))
 
-    async def decode_json(self, text_data: str) -> Any:
-        try:
-            return await super().decode_json(text_data)
-        except ValueError:
-            return {"type": "__malformed__"}
+    malformed_code = "invalid_request"  # seed 001's code for a frame it cannot read
+
+    async def frame_error(self, exc: ValidationFailed) -> None:
+        await self.send_json(native.error_frame(exc))
 
     def _forward(self, run_id: str, after: int) -> None:
         task = asyncio.create_task(self._forward_events(run_id, after))

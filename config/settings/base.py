@@ -228,6 +228,8 @@ KNOWLEDGE_CHUNK_OVERLAP_CHARS = env.int("KNOWLEDGE_CHUNK_OVERLAP_CHARS", default
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=10 * 1024 * 1024)
 # Largest project file (UTF-8 bytes) that REST, build-mode tools and direct-save will store.
 PROJECT_FILE_MAX_BYTES = env.int("PROJECT_FILE_MAX_BYTES", default=1_000_000)
+# A request body must arrive whole within this many seconds (a slowloris client gets a 408).
+REQUEST_BODY_TIMEOUT_S = env.float("REQUEST_BODY_TIMEOUT_S", default=30.0)
 
 LOGGING = {
     "version": 1,
