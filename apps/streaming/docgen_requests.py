@@ -14,8 +14,9 @@ from typing import Any
 
 from django.conf import settings
 
-from apps.core.errors import ApplicationError
+from apps.core.errors import ApplicationError, ValidationFailed
 from apps.knowledge.doc_types import UNSORTED, get_doc_type, valid_names
+from apps.streaming.http import check_json_strings
 
 HISTORY_ROLES = ("user", "assistant", "system")
 MAX_USER_NAME = 100
@@ -49,11 +50,19 @@ def parse_json(body: bytes) -> Any:
     if not body.strip():
         raise RequestInvalid([{"type": "missing", "loc": ["body"], "msg": "Field required"}])
     try:
-        return json.loads(body)
+        value = json.loads(body.decode("utf-8"))  # RFC 8259: UTF-8 only (json.loads guesses UTF-16/32)
     except UnicodeDecodeError as exc:
         raise json_invalid(ValueError(str(exc)), body) from None
     except ValueError as exc:
         raise json_invalid(exc, body) from None
+    except RecursionError:
+        raise RequestInvalid([{"type": "json_invalid", "loc": ["body"], "msg": "JSON nested too deeply"}]) from None
+    try:
+        check_json_strings(value)
+    except ValidationFailed as exc:
+        loc = ["body", *str(exc.extra.get("field", "body")).split(".")[1:]]
+        raise RequestInvalid([{"type": "value_error", "loc": loc, "msg": exc.message}]) from None
+    return value
 
 
 class _Errors:

@@ -50,5 +50,5 @@ form.addEventListener('submit', async (event) => {
   window.location.assign(`/projects/${encodeURIComponent(projectId)}/chats/${encodeURIComponent(chat.id)}/`);
 });
 
-loadModes(projectId, modeSelect, 'chat');
+loadModes(projectId, modeSelect);  // keeps what the user picked while it loads
 refresh();

@@ -64,7 +64,9 @@ export async function loadModes(projectId, select, current) {
     custom = rows.map((row) => (typeof row === 'string' ? row : row.name)).filter(Boolean);
   } catch { /* 404 until custom modes exist on this server */ }
   const names = ['chat', 'plan', 'build', ...custom.filter((n) => !['chat', 'plan', 'build'].includes(n))];
+  // A choice made while the list was loading survives the rebuild.
+  const keep = current || select.value;
   select.replaceChildren(...names.map((name) => el('option', { value: name, text: name })));
-  if (current) select.value = current;
+  if (keep && names.includes(keep)) select.value = keep;
 }
 

@@ -25,18 +25,24 @@ REQUEST_TIMEOUT_S = 15.0
 class World:
     owner: Tenant
     attacker: Tenant
-    ids: dict[str, str]  # the owner's objects: project chat run document key version doc_type
+    ids: dict[str, str]  # the owner's objects: project chat run document key version doc_type plan mode …
 
     def missing_ids(self) -> dict[str, str]:
         """The same names, each a fresh id that exists nowhere (version: a number never written)."""
-        return {**{name: str(uuid.uuid4()) for name in ("project", "chat", "run", "document", "key")},
-                "version": "987654", "doc_type": self.ids["doc_type"]}
+        return {**{name: str(uuid.uuid4()) for name in ("project", "chat", "run", "document", "key", "plan",
+                                                        "attachment")},
+                "version": "987654", "doc_type": self.ids["doc_type"], "mode": "no-such-mode",
+                "path": "src/Missing.tsx", "model_name": self.ids["model_name"]}
 
 
 def build_world() -> World:
+    from apps.chats.attachments import AttachmentUpload, attachments_create
     from apps.chats.models import Chat
     from apps.domain.services import domain_model_replace
     from apps.knowledge.services import document_upload
+    from apps.plans.services import plan_save
+    from apps.projects.file_services import project_file_write
+    from apps.projects.models import CustomMode
     from tests.factories import RunEventFactory, RunFactory
 
     owner, attacker = make_tenant("owner"), make_tenant("attacker")
@@ -47,9 +53,17 @@ def build_world() -> World:
     document = document_upload(project=owner.project, path="docs/owner.md", content="# Owner notes\n\nSecret plan.")
     applied = domain_model_replace(chat=chat, dsl={"entities": {"Book": {"fields": {
         "title": {"type": "string"}}}}, "relationships": []})
+    plan = plan_save(chat=chat, raw_text="1. Models", steps=[{"title": "Models", "description": "", "files": [],
+                                                              "risk": "low"}])
+    CustomMode.objects.create(project=owner.project, name="review", system_prompt="Review only.")
+    file = project_file_write(project=owner.project, path="src/App.tsx", source="api",
+                              content="export const App = () => <h1>Owner</h1>;\n")
+    (attachment,) = attachments_create(chat=chat, message_id=None, uploads=[
+        AttachmentUpload("image", "image/gif", b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", "dot.gif", 1, 1)])
     ids = {"project": str(owner.project.pk), "chat": str(chat.pk), "run": str(run.pk),
            "document": str(document.document.pk), "key": str(owner.api_key.pk),
-           "version": str(applied.version), "doc_type": "prd"}
+           "version": str(applied.version), "doc_type": "prd", "plan": str(plan.pk), "mode": "review",
+           "path": file.path, "attachment": str(attachment.pk), "model_name": "offline"}
     return World(owner, attacker, ids)
 
 

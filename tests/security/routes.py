@@ -34,6 +34,10 @@ PARAM_OBJECTS: dict[str, str] = {
     "document_id": "document",
     "version": "version",
     "name": "doc_type",
+    "planId": "plan",
+    "path": "path",
+    "attachmentId": "attachment",
+    "model": "model_name",
 }
 
 
@@ -164,7 +168,63 @@ ROUTES: list[RouteSpec] = [
     RouteSpec("WS", "/api/chat/ws", "ws", frame={"type": "resume", "chatId": "{chat}"}, shape="seed000"),
     RouteSpec("WS", "/api/chat/ws", "ws", frame={"type": "message", "chatId": "{chat}", "content": MSG},
               shape="seed000", starts_run=True),
+    # --- seeds 002/003 (document generation) ------------------------------------------------------
+    # project_id / conversation_id are the client's own ids, namespaced per workspace: another
+    # workspace's id names a different (new) project of the caller's, so these are not "scoped".
+    RouteSpec("POST", "/api/v1/chat/stream", "stream",
+              {"conversation_id": "{chat}", "project_id": "{project}", "message": MSG}, shape="fastapi",
+              unauthenticated=403, scoped=False, starts_run=True),
+    RouteSpec("POST", "/api/v1/chat/generate", "stream", {"message": MSG, "doc_type": "PROJECT_MANIFESTO"},
+              shape="fastapi", unauthenticated=403, scoped=False, starts_run=True),
+    RouteSpec("POST", "/api/v1/chat/message", "stream", {"message": MSG}, shape="fastapi", unauthenticated=403,
+              scoped=False),
+    # --- OpenAI-compatible ------------------------------------------------------------------------
+    RouteSpec("POST", "/v1/chat/completions", "stream",
+              {"model": "offline", "messages": [{"role": "user", "content": MSG}]}, shape="openai",
+              starts_run=True, headers={"X-Project-Id": "{project}"}),
+    RouteSpec("GET", "/v1/models", "stream", shape="openai", scoped=False),
+    RouteSpec("GET", "/v1/models/<path:model>", "stream", shape="openai", scoped=False),
+    # --- Vercel AI SDK ------------------------------------------------------------------------------
+    RouteSpec("POST", "/api/ai-sdk/chat", "stream",
+              {"id": "probe", "messages": [{"id": "u1", "role": "user", "parts": [{"type": "text", "text": MSG}]}]},
+              starts_run=True, headers={"X-Project-Id": "{project}"}),
+    # useChat's ids are the client's own, namespaced per workspace (resume of an unknown one is 204).
+    RouteSpec("GET", "/api/ai-sdk/chat/<str:chat_id>/stream", "stream", scoped=False),
+    RouteSpec("POST", "/api/ai-sdk/chat/<str:chat_id>/stop", "stream", scoped=False),
+    # --- plans and modes ----------------------------------------------------------------------------
+    RouteSpec("POST", "/api/plan/<str:project_id>", "stream", {"chatId": "{chat}", "text": MSG}, shape="native",
+              starts_run=True),
+    RouteSpec("POST", "/api/plan/<str:project_id>/<str:chat_id>/run", "stream", {}, shape="native",
+              starts_run=True),
+    _rest("GET", "/api/plan/<str:projectId>/<str:chatId>"),
+    _rest("GET", "/api/projects/<str:projectId>/plans"),
+    _rest("GET", "/api/plans/<str:planId>"),
+    _rest("PATCH", "/api/plans/<str:planId>", {"steps": [{"title": "Planted", "risk": "low"}]}),
+    _rest("DELETE", "/api/plans/<str:planId>", destructive=True),
+    _rest("GET", "/api/projects/<str:projectId>/modes"),
+    _rest("POST", "/api/projects/<str:projectId>/modes", {"name": "planted", "allowedTools": []}),
+    _rest("GET", "/api/projects/<str:projectId>/modes/<str:name>", path_ids={"name": "mode"}),
+    _rest("PATCH", "/api/projects/<str:projectId>/modes/<str:name>", {"systemPrompt": "hijacked"},
+          path_ids={"name": "mode"}),
+    _rest("DELETE", "/api/projects/<str:projectId>/modes/<str:name>", destructive=True, path_ids={"name": "mode"}),
+    # --- project files, direct-save, attachments ----------------------------------------------------
+    _rest("GET", "/api/projects/<str:projectId>/files"),
+    _rest("GET", "/api/projects/<str:projectId>/files/<path:path>"),
+    _rest("PUT", "/api/projects/<str:projectId>/files/<path:path>",
+          {"content": "export const App = () => <h1>Planted</h1>;\n"}),
+    _rest("DELETE", "/api/projects/<str:projectId>/files/<path:path>", destructive=True),
+    _rest("GET", "/api/projects/<str:projectId>/file-versions/<path:path>"),
+    _rest("POST", "/api/direct-save/<str:projectId>",
+          {"filePath": "{path}", "patches": [{"selector": "h1", "property": "text", "value": "planted"}]}),
+    _rest("GET", "/api/attachments/<str:attachmentId>"),
 ]
+
+# The browser UI's pages: session-only HTML (API keys are not accepted there), tested in real
+# Chromium by tests/ui (login, another workspace's page is a 404, CSRF, CSP); not API routes.
+BROWSER_PAGES: set[str] = {
+    "/", "/login/", "/logout/", "/projects/<str:project_id>/", "/projects/<str:project_id>/chats/<str:chat_id>/",
+    "/^static/(?P<path>.*)$",
+}
 
 # Served without credentials on purpose (or guarded by Django's own login, the admin).
 PUBLIC: set[tuple[str, str]] = {
@@ -185,6 +245,12 @@ STREAM_BODIES: list[tuple[str, dict[str, Any], str]] = [
     ("/api/chat/reason", {"messages": [{"role": "user", "content": MSG}]}, "seed000"),
     ("/api/chat/{project}/stop", {"chatId": "{chat}"}, "native"),
     ("/api/chat/stop", {"sessionId": "{chat}"}, "seed000"),
+    ("/api/v1/chat/stream", {"conversation_id": "{chat}", "project_id": "{project}", "message": MSG}, "fastapi"),
+    ("/api/v1/chat/generate", {"message": MSG, "doc_type": "PROJECT_MANIFESTO"}, "fastapi"),
+    ("/v1/chat/completions", {"model": "offline", "messages": [{"role": "user", "content": MSG}]}, "openai"),
+    ("/api/ai-sdk/chat", {"id": "fuzz", "messages": [{"id": "u1", "role": "user",
+                                                      "parts": [{"type": "text", "text": MSG}]}]}, "rest"),
+    ("/api/plan/{project}", {"chatId": "{chat}", "text": MSG}, "native"),
 ]
 # The WebSocket endpoints whose frames the fuzzer attacks: (path, a valid message frame, shape).
 WS_FRAMES: list[tuple[str, dict[str, Any], str]] = [

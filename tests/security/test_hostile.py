@@ -52,7 +52,7 @@ async def test_injected_document_and_hostile_model_change_nothing(asgi_server, w
     errors = [e for e in events if e["type"] == "tool.error"]
     assert errors and all(e["type"] != "tool.result" for e in events)
     assert events[-1]["type"] == "session.task_complete"
-    assert not await ProjectFile.objects.aexists()
+    assert await _files() == [world.ids["path"]]  # only the owner's own file, untouched
 
     # The document reached the model fenced as quoted data, never as an instruction.
     prompt = json.dumps(fake_openai.requests[0].body["messages"])
@@ -75,7 +75,11 @@ async def test_path_traversal_in_file_tools_is_refused(asgi_server, world, fake_
     await Chat.objects.filter(pk=world.ids["chat"]).aupdate(mode="build")  # file tools allowed: paths decide
     events = await _run(asgi_server, world, "")
     errors = [e["error"] for e in events if e["type"] == "tool.error"]
-    assert not any("not allowed" in error for error in errors), errors
+    assert not any("mode." in error for error in errors), errors  # refused for the path, not the mode
     results = {e["id"]: e["type"] for e in events if e["type"] in ("tool.result", "tool.error")}
     assert len(results) == len(calls) and set(results.values()) == {"tool.error"}, results
-    assert not await ProjectFile.objects.aexists()
+    assert await _files() == [world.ids["path"]]
+
+
+async def _files() -> list[str]:
+    return [(path) async for path in ProjectFile.objects.values_list("path", flat=True)]

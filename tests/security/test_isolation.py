@@ -15,9 +15,10 @@ from apps.chats.models import Chat, Message, Run
 from apps.core.models import ApiKey
 from apps.core.services import api_key_create, api_key_revoke
 from apps.knowledge.models import Document
-from apps.projects.models import Project
+from apps.plans.models import Plan
+from apps.projects.models import CustomMode, Project, ProjectFile
 from tests.security.conftest import Answer, World, WsAnswer, call, ws_exchange
-from tests.security.routes import ROUTES, RouteSpec, error_code, ws_error_code
+from tests.security.routes import ROUTES, RouteSpec, error_code, fill_template, ws_error_code
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,13 +28,13 @@ async def send(live: Any, spec: RouteSpec, ids: dict[str, str], key: str | None,
     if spec.kind == "ws":
         return await ws_exchange(live, spec.url(ids), key=key, frame=spec.filled_frame(ids), await_close=await_close,
                                  timeout=5.0 if spec.frame is not None else 1.0,
-                                 headers={**spec.headers, **(headers or {})})
+                                 headers={**fill_template(spec.headers, ids), **(headers or {})})
     return await call(live, spec.method, spec.url(ids), key=key, body=spec.filled_body(ids),
-                      headers={**spec.headers, **(headers or {})})
+                      headers={**fill_template(spec.headers, ids), **(headers or {})})
 
 
 def _mask(text: str, ids: dict[str, str]) -> str:
-    for name in ("project", "chat", "run", "document", "key"):
+    for name in ("project", "chat", "run", "document", "key", "plan", "attachment", "mode", "path"):
         text = text.replace(ids[name], f"<{name}>")
     return text
 
@@ -53,6 +54,9 @@ def _snapshot(world: World) -> tuple[Any, ...]:
         list(Run.objects.filter(chat__project__workspace=workspace).values_list("id", "status")),
         Document.objects.filter(project__workspace=workspace).count(),
         list(ApiKey.objects.filter(workspace=workspace).values_list("id", "revoked_at")),
+        list(Plan.objects.filter(project__workspace=workspace).values_list("id", "status", "updated_at")),
+        list(CustomMode.objects.filter(project__workspace=workspace).values_list("name", "system_prompt")),
+        list(ProjectFile.objects.filter(project__workspace=workspace).values_list("path", "version")),
     )
 
 

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from tests.security.routes import EXCLUDED_PREFIXES, PUBLIC, ROUTES
+from tests.security.routes import BROWSER_PAGES, EXCLUDED_PREFIXES, PUBLIC, ROUTES
 
 VERBS = ("get", "post", "put", "patch", "delete")
 
@@ -39,7 +39,8 @@ def _channels_routes() -> set[tuple[str, str]]:
 
 def served_routes() -> set[tuple[str, str]]:
     every = _django_routes(get_resolver().url_patterns) | _channels_routes()
-    return {(verb, route) for verb, route in every if not route.startswith(EXCLUDED_PREFIXES)}
+    return {(verb, route) for verb, route in every
+            if not route.startswith(EXCLUDED_PREFIXES) and route not in BROWSER_PAGES}
 
 
 def test_every_served_route_and_verb_has_a_row_or_is_public() -> None:
