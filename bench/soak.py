@@ -359,11 +359,12 @@ def topology(args: argparse.Namespace, env: dict[str, str], fake: Any, workers_n
 
 
 def long_stream(args: argparse.Namespace, env: dict[str, str], fake: Any) -> dict[str, Any]:
-    """One stream held ``--long-minutes`` (a token every 10 s): heartbeats keep it open."""
+    """One stream held ``--long-minutes``, a token every 20 s: between tokens only the ``: ping``
+    heartbeats (every 15 s) cross the connection."""
     from tests.fakes.script import Script
 
     minutes = args.long_minutes
-    tokens = max(2, int(minutes * 6))
+    tokens = max(2, int(minutes * 3))
     fake.set_script(Script(text=[f"t{i} " for i in range(tokens)], token_delay=minutes * 60 / tokens))
     server_env = {**env, "OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": fake.base_url,
                   "PROVIDER_IDLE_TIMEOUT_S": "60"}
