@@ -401,12 +401,6 @@ def _save_document(*, ctx: RunContext, doc_type: str, content: str) -> None:
     document_save_generated(project=ctx.prompt_input.chat.project, doc_type=doc_type, content=content)
 
 
-def _settle_credit(*, ctx: RunContext, actual: Decimal) -> None:
-    from apps.core.limits import credit_settle
-
-    credit_settle(workspace_id=ctx.workspace_id, reserved=ctx.reserved_credit, actual=actual)
-
-
 def _record_end(*, active: ActiveRun, ctx: RunContext, events: list[ev.Event], outcome: store.RunOutcome) -> None:
     """One commit: the credit settlement, the last events and the final statuses (cost = what was charged)."""
     from apps.core.limits import credit_settle_within_limit
@@ -469,12 +463,10 @@ async def _finish(
             await asyncio.shield(write_db(_record_end, active=active, ctx=ctx, events=batch, outcome=outcome))
             active.db_writes += 1
         except Exception:
-            logger.exception("could not record the end of run %s", active.run_id)
-            try:
-                await write_db(_settle_credit, ctx=ctx, actual=cost)  # never keep the reservation
-                active.db_writes += 1
-            except Exception:
-                logger.exception("credit settlement failed for run %s", active.run_id)
+            # The run stays ``running`` with its reservation in ``cost``: with no heartbeat from
+            # here on, the reaper ends it ``interrupted`` and gives the reservation back (settling
+            # here as well would release it twice).
+            logger.exception("could not record the end of run %s; the reaper will end it", active.run_id)
     active.release(terminal)
     active.runtime.unregister(active)
     await active.runtime.publish_events(active.run_id, batch)

@@ -168,3 +168,27 @@ async def test_a_reaped_run_gives_its_credit_reservation_back(tenant_async):
     assert workspace.credit_used == Decimal("0")
     verdict = await _verdict(tenant_async, {})
     assert verdict.ok, verdict.summary()
+
+
+async def test_an_end_that_cannot_be_recorded_is_reaped_and_its_credit_released_once(
+        tenant_async, fake_openai, monkeypatch):
+    """The database refuses the run's last write: the reaper ends it and gives the reservation back once."""
+    from apps.core.models import Workspace
+    from apps.engine import runner
+
+    def refused(**_kwargs: Any) -> None:
+        raise RuntimeError("the database refused the end of the run")
+
+    monkeypatch.setattr(runner, "_record_end", refused)
+    fake_openai.set_script(text_script(5))
+    handle = await engine.start_run(await make_request(tenant_async, model=FAKE_MODEL))
+    live = await collect(await engine.subscribe(handle.run_id))
+    assert live[-1]["type"] == "session.task_complete"  # what the client saw before the write failed
+    async with asyncio.timeout(15):  # the reaper (stale after 1 s here) ends the run
+        while (await Run.objects.aget(pk=handle.run_id)).status == "running":
+            await asyncio.sleep(0.1)
+    run = await Run.objects.aget(pk=handle.run_id)
+    workspace = await Workspace.objects.aget(pk=tenant_async.workspace.pk)
+    assert run.status == "interrupted" and workspace.credit_used == Decimal("0")
+    verdict = await _verdict(tenant_async, {})
+    assert verdict.ok, verdict.summary()
