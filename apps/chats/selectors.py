@@ -30,6 +30,14 @@ def chat_get(*, workspace: Workspace, chat_id: object, project: Project | None =
     return get_scoped(qs, chat_id, label="Chat")
 
 
+def chat_for_client_id(*, workspace: Workspace, client_id: str) -> Chat | None:
+    """The chat a client names by an id of its own (useChat's ``id``, seed 000's ``chatId``), if it exists."""
+    from apps.chats.services import chat_id_for_client_id
+
+    chat_id = chat_id_for_client_id(workspace_id=workspace.pk, client_id=client_id)
+    return Chat.objects.select_related("project").filter(pk=chat_id, project__workspace=workspace).first()
+
+
 def run_get(*, workspace: Workspace, run_id: object) -> Run:
     qs = Run.objects.select_related("chat", "chat__project").filter(
         chat__project__workspace=workspace

@@ -8,7 +8,9 @@
 * ``settle`` — a run of a plan closes the steps it left open by its outcome (``plan.step``
   events) and the plan ends completed or failed.
 
-A failure here is logged and never changes the run's outcome: the answer is already there.
+A failure after the answer (``after_answer``, ``settle``) is logged and never changes the run's
+outcome: the answer is already there. ``before_model`` runs before the provider is called; a failure
+there ends the run with an ``error`` event like any other failure before the model.
 """
 
 from __future__ import annotations

@@ -182,10 +182,9 @@ def _project_ref(call: Call) -> str | None:
 
 
 def _existing_chat(principal: Principal, client_chat_id: str) -> Chat | None:
-    from apps.chats.services import chat_id_for_client_id
+    from apps.chats.selectors import chat_for_client_id
 
-    chat_id = chat_id_for_client_id(workspace_id=principal.workspace.pk, client_id=client_chat_id)
-    return Chat.objects.select_related("project").filter(pk=chat_id, project__workspace=principal.workspace).first()
+    return chat_for_client_id(workspace=principal.workspace, client_id=client_chat_id)
 
 
 def chat_for_turn(principal: Principal, turn: ChatTurn) -> Chat:

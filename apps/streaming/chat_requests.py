@@ -181,8 +181,8 @@ def chat_for_turn(principal: Principal, turn: ChatTurn) -> tuple[Chat, bool]:
     Raises:
         NotFound: "Session not found." / "Chat not found." / "Project not found.".
     """
-    from apps.chats.models import Chat as ChatModel
-    from apps.chats.services import chat_create, chat_get_or_create_for_client_id, chat_id_for_client_id
+    from apps.chats.selectors import chat_for_client_id
+    from apps.chats.services import chat_create, chat_get_or_create_for_client_id
     from apps.projects.selectors import project_get_by_id_or_slug
     from apps.projects.services import project_get_or_create_default
 
@@ -199,9 +199,10 @@ def chat_for_turn(principal: Principal, turn: ChatTurn) -> tuple[Chat, bool]:
     if project is None:
         project = project_get_or_create_default(workspace=workspace)
     if reference is not None:  # a client's own id
-        chat_id = chat_id_for_client_id(workspace_id=workspace.pk, client_id=reference)
-        existed = ChatModel.objects.filter(pk=chat_id).exists()
-        return chat_get_or_create_for_client_id(project=project, client_id=reference, title=title), not existed
+        existing = chat_for_client_id(workspace=workspace, client_id=reference)
+        if existing is not None:
+            return existing, False
+        return chat_get_or_create_for_client_id(project=project, client_id=reference, title=title), True
     return chat_create(project=project, title=title), True
 
 
