@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -32,6 +33,9 @@ async def test_rate_limited_shows_a_countdown_and_holds_the_send_button(browser,
     page, chat = await chat_page(browser, ui_user)
     await send(page, "A library with books and loans")
     await page.locator(".message.assistant[data-status=complete]").wait_for(timeout=60_000)
+    # The limit counts per fixed minute: a second send just after a minute boundary would be allowed.
+    # Spend this window and the next so that the second send is over the limit whenever it lands.
+    await _spend_windows(f"user:{ui_user.tenant.user.pk}", limit=1)
     await send(page, "And members")
     banner = page.locator(".banner[data-code=RATE_LIMITED]")
     await banner.wait_for()
@@ -46,6 +50,16 @@ async def test_rate_limited_shows_a_countdown_and_holds_the_send_button(browser,
         arg=int(match.group(1)), timeout=5_000)  # the countdown ticks
     await screenshot(page, "rate-limited")
     assert await Message.objects.filter(chat=chat, content="And members").acount() == 0
+
+
+async def _spend_windows(key: str, *, limit: int) -> None:
+    from django.utils import timezone
+
+    from apps.core.models import RateLimitCounter
+
+    now = timezone.now().replace(second=0, microsecond=0)
+    for window in (now, now + timedelta(minutes=1)):
+        await RateLimitCounter.objects.aupdate_or_create(key=key, window_start=window, defaults={"count": limit})
 
 
 async def test_out_of_credit_is_a_clear_banner(browser, ui_user):
